@@ -1,0 +1,198 @@
+//! Per-registry settings from a TOML file (`--config`, `CROSSDOCK_CONFIG`,
+//! default `~/.config/crossdock/config.toml`). The logical registry name
+//! decides which adapter serves it; `endpoint` only changes where requests go.
+//! Imports only [`crate::error`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::Error;
+
+/// The smallest chunk ECR accepts for every PATCH but the last.
+pub const MIN_CHUNK: u64 = 5 * 1024 * 1024;
+
+/// The whole configuration file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Settings per logical registry name (`docker.io`, `localhost:5000`).
+    #[serde(default)]
+    pub registry: BTreeMap<String, RegistryConfig>,
+    /// Retry policy for every registry.
+    #[serde(default)]
+    pub retry: RetryConfig,
+}
+
+/// Settings for one registry.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// Where this registry's `/v2` API is really served (`http://127.0.0.1:5005`).
+    pub endpoint: Option<String>,
+    /// Plain HTTP / no TLS verification (opt-in per host).
+    #[serde(default)]
+    pub insecure: bool,
+    /// Upload in PATCH chunks of this many bytes (≥ 5 MiB) instead of one streaming PUT.
+    pub chunk_size: Option<u64>,
+    /// Concurrent blob streams to or from this host.
+    pub max_concurrent: Option<usize>,
+    /// Try cross-repository mounts within this registry (default true).
+    pub mount: Option<bool>,
+}
+
+/// Retry policy: jittered exponential backoff.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    /// Attempts per request or blob, first one included.
+    pub max_attempts: u32,
+    /// First backoff delay in milliseconds.
+    pub base_delay_ms: u64,
+    /// Longest backoff delay in milliseconds.
+    pub max_delay_ms: u64,
+    /// Longest `Retry-After` honoured, in seconds.
+    pub max_retry_after_s: u64,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            max_attempts: 5,
+            base_delay_ms: 250,
+            max_delay_ms: 8_000,
+            max_retry_after_s: 60,
+        }
+    }
+}
+
+impl RetryConfig {
+    /// The backoff before attempt `attempt + 1`, given the server's request.
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let exp = self
+            .base_delay_ms
+            .saturating_mul(1u64 << attempt.saturating_sub(1).min(20))
+            .min(self.max_delay_ms);
+        // Full jitter in [exp/2, exp].
+        let jittered = exp / 2 + fastrand::u64(0..=exp / 2);
+        let mut d = Duration::from_millis(jittered);
+        if let Some(ra) = retry_after {
+            d = d.max(ra.min(Duration::from_secs(self.max_retry_after_s)));
+        }
+        d
+    }
+}
+
+impl Config {
+    /// Default location: `$XDG_CONFIG_HOME/crossdock/config.toml` or `~/.config/…`.
+    pub fn default_path() -> Option<PathBuf> {
+        if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|x| !x.is_empty()) {
+            return Some(PathBuf::from(x).join("crossdock/config.toml"));
+        }
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config/crossdock/config.toml"))
+    }
+
+    /// Loads `path` if given (it must exist), else the default file if present.
+    pub fn load(path: Option<&Path>) -> Result<Config, Error> {
+        match path {
+            Some(p) => Self::read(p),
+            None => match Self::default_path() {
+                Some(p) if p.exists() => Self::read(&p),
+                _ => Ok(Config::default()),
+            },
+        }
+    }
+
+    fn read(path: &Path) -> Result<Config, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::parse(&text).map_err(|reason| Error::Config {
+            path: path.display().to_string(),
+            reason,
+        })
+    }
+
+    /// Parses and validates TOML text.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let cfg: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        for (name, r) in &cfg.registry {
+            if let Some(ep) = &r.endpoint {
+                let u = url::Url::parse(ep)
+                    .map_err(|e| format!("registry {name:?}: endpoint {ep:?}: {e}"))?;
+                if !matches!(u.scheme(), "http" | "https") {
+                    return Err(format!(
+                        "registry {name:?}: endpoint {ep:?} must be http:// or https://"
+                    ));
+                }
+            }
+            if let Some(c) = r.chunk_size {
+                if c < MIN_CHUNK {
+                    return Err(format!(
+                        "registry {name:?}: chunk_size {c} is below 5 MiB ({MIN_CHUNK}), which ECR refuses"
+                    ));
+                }
+            }
+            if r.max_concurrent == Some(0) {
+                return Err(format!("registry {name:?}: max_concurrent must be at least 1"));
+            }
+        }
+        if cfg.retry.max_attempts == 0 {
+            return Err("retry.max_attempts must be at least 1".into());
+        }
+        Ok(cfg)
+    }
+
+    /// Settings for a logical registry (defaults when absent).
+    pub fn registry(&self, name: &str) -> RegistryConfig {
+        self.registry.get(name).cloned().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_issue_example() {
+        let c = Config::parse(
+            r#"
+[registry."docker.io"]
+endpoint = "http://127.0.0.1:5005"
+[registry."123456789012.dkr.ecr.us-east-1.amazonaws.com"]
+endpoint = "http://127.0.0.1:5006"
+chunk_size = 8388608
+[registry."localhost:5000"]
+insecure = true
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.registry("docker.io").endpoint.as_deref(),
+            Some("http://127.0.0.1:5005")
+        );
+        assert!(c.registry("localhost:5000").insecure);
+        assert!(!c.registry("other").insecure);
+    }
+
+    #[test]
+    fn refuses_bad_values() {
+        assert!(Config::parse("[registry.x]\nchunk_size = 4194304").is_err());
+        assert!(Config::parse("[registry.x]\nendpoint = \"ftp://x\"").is_err());
+        assert!(Config::parse("[registry.x]\nendpont = \"http://x\"").is_err());
+        assert!(Config::parse("[retry]\nmax_attempts = 0").is_err());
+    }
+
+    #[test]
+    fn backoff_grows_and_honours_retry_after() {
+        let r = RetryConfig::default();
+        let d1 = r.delay(1, None);
+        assert!(d1 <= Duration::from_millis(250) && d1 >= Duration::from_millis(125));
+        assert!(r.delay(10, None) <= Duration::from_millis(8_000));
+        assert!(r.delay(1, Some(Duration::from_secs(3))) >= Duration::from_secs(3));
+        assert!(r.delay(1, Some(Duration::from_secs(3600))) <= Duration::from_secs(60));
+    }
+}

@@ -1,0 +1,505 @@
+//! The copy engine: plans an image copy (walks the manifest tree generically,
+//! HEADs the destination, de-duplicates blobs) and runs it — blobs in
+//! parallel streams from source socket to destination socket with the digest
+//! verified on the way, then child manifests, then the root, tag last. It
+//! reports through [`Reporter`] and never prints; it sees only [`Repo`].
+
+mod verify;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures_util::{stream, StreamExt, TryStreamExt};
+use serde::Serialize;
+use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore};
+
+use crate::config::RetryConfig;
+use crate::error::{Error, Result};
+use crate::registry::client::{with_retries, Backoff};
+use crate::registry::{Manifest, Repo, UploadTarget};
+use crate::types::media::{self, Descriptor, Parsed};
+use crate::types::{Digest, Platform};
+
+pub use verify::Verifying;
+
+/// How one blob got to the destination.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobOutcome {
+    /// Streamed from the source.
+    Copied,
+    /// Already present.
+    Skipped,
+    /// Mounted from another repository of the same registry.
+    Mounted,
+}
+
+/// Receives progress events. Every method has a no-op default.
+pub trait Reporter: Send + Sync {
+    /// The plan is known: blobs and bytes that will be transferred.
+    fn planned(&self, _blobs: usize, _bytes: u64) {}
+    /// A blob transfer starts (again, after a retry).
+    fn blob_started(&self, _d: &Digest, _size: u64) {}
+    /// More bytes of a blob went through.
+    fn blob_progress(&self, _d: &Digest, _delta: u64) {}
+    /// A blob is done.
+    fn blob_finished(&self, _d: &Digest, _size: u64, _outcome: BlobOutcome) {}
+    /// A blob attempt failed and will be retried.
+    fn blob_retry(&self, _d: &Digest, _attempt: u32, _err: &Error) {}
+    /// A manifest was written.
+    fn manifest_pushed(&self, _d: &Digest, _reference: &str) {}
+    /// Something worth telling the user.
+    fn note(&self, _msg: &str) {}
+}
+
+/// A reporter that ignores everything.
+pub struct Silent;
+impl Reporter for Silent {}
+
+/// Copy settings.
+#[derive(Clone, Debug)]
+pub struct CopyOptions {
+    /// Keep only these platforms of an index (empty: all).
+    pub platforms: Vec<Platform>,
+    /// Concurrent blob streams.
+    pub jobs: usize,
+    /// Plan only; write nothing.
+    pub dry_run: bool,
+    /// Retry policy for whole-blob retries.
+    pub retry: RetryConfig,
+}
+
+impl Default for CopyOptions {
+    fn default() -> Self {
+        CopyOptions {
+            platforms: Vec::new(),
+            jobs: 4,
+            dry_run: false,
+            retry: RetryConfig::default(),
+        }
+    }
+}
+
+/// What one image copy did.
+#[derive(Clone, Debug, Serialize)]
+pub struct CopyReport {
+    /// Source reference.
+    pub source: String,
+    /// Destination reference.
+    pub destination: String,
+    /// Digest of the destination's top manifest.
+    pub digest: Digest,
+    /// Digest of the source's top manifest.
+    pub source_digest: Digest,
+    /// Media type of the top manifest.
+    pub media_type: String,
+    /// `copied`, `unchanged` (destination already had it) or `dry-run`.
+    pub status: &'static str,
+    /// Platforms copied (empty for a single-platform image or when unchanged).
+    pub platforms: Vec<String>,
+    /// Whether `--platform` rewrote the index (its digest then differs).
+    pub platform_filtered: bool,
+    /// Manifests written (or to write, in a dry run).
+    pub manifests: usize,
+    /// Child manifests already present at the destination.
+    pub manifests_skipped: usize,
+    /// Blobs streamed (or to stream, in a dry run).
+    pub blobs_copied: usize,
+    /// Blobs already present.
+    pub blobs_skipped: usize,
+    /// Blobs mounted from another repository.
+    pub blobs_mounted: usize,
+    /// Bytes streamed (or to stream).
+    pub bytes_copied: u64,
+    /// Wall time.
+    pub duration_s: f64,
+}
+
+/// One copy job: where from, where to.
+pub struct CopyJob<'a> {
+    /// Source repository.
+    pub src: &'a Repo,
+    /// Tag or digest at the source ("" = the only image of a layout).
+    pub src_ref: &'a str,
+    /// Destination repository.
+    pub dst: &'a Repo,
+    /// Tag or digest to write the root under.
+    pub dst_ref: &'a str,
+    /// Source, for the report.
+    pub src_name: String,
+    /// Destination, for the report.
+    pub dst_name: String,
+}
+
+type BlobCell = Arc<OnceCell<BlobOutcome>>;
+
+/// Runs copies; shares the concurrency limit and the per-digest "once"
+/// between every image it copies, so a blob shared by several tags moves once.
+pub struct Copier {
+    opts: CopyOptions,
+    reporter: Arc<dyn Reporter>,
+    jobs: Arc<Semaphore>,
+    blobs: Mutex<HashMap<(String, Digest), BlobCell>>,
+}
+
+struct Plan {
+    /// Manifests to push, children before parents; the last is the root.
+    manifests: Vec<Manifest>,
+    manifests_skipped: usize,
+    /// Unique blobs, in first-seen order.
+    blobs: Vec<Descriptor>,
+    platforms: Vec<String>,
+    filtered: bool,
+}
+
+impl Copier {
+    /// A copier with its options and reporter.
+    pub fn new(opts: CopyOptions, reporter: Arc<dyn Reporter>) -> Self {
+        let jobs = Arc::new(Semaphore::new(opts.jobs.max(1)));
+        Copier {
+            opts,
+            reporter,
+            jobs,
+            blobs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn cell(&self, dst: &Repo, d: &Digest) -> BlobCell {
+        let mut map = match self.blobs.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        map.entry((dst.describe(), d.clone()))
+            .or_insert_with(|| Arc::new(OnceCell::new()))
+            .clone()
+    }
+
+    /// Copies one image. Nothing is tagged unless everything it references
+    /// is present at the destination.
+    pub async fn copy(&self, job: CopyJob<'_>) -> Result<CopyReport> {
+        let start = Instant::now();
+        let CopyJob { src, src_ref, dst, dst_ref, .. } = job;
+        let filtering = !self.opts.platforms.is_empty();
+
+        // Cheap check first: HEADs only, no pull spent when nothing changed.
+        let head = src.head_manifest(src_ref).await?.ok_or_else(|| Error::NotFound {
+            what: format!("manifest {}", job.src_name),
+            detail: "no such tag or digest at the source".into(),
+        })?;
+        if let (false, Some(sd)) = (filtering, &head.digest) {
+            if let Some(dh) = dst.head_manifest(dst_ref).await? {
+                if dh.digest.as_ref() == Some(sd) {
+                    return Ok(self.report(&job.src_name, &job.dst_name, start, sd.clone(), sd.clone(),
+                        head.media_type.clone().unwrap_or_default(), "unchanged", None, &Tally::default()));
+                }
+            }
+        }
+
+        let top = src.get_manifest(src_ref).await?;
+        let source_digest = top.digest.clone();
+        let plan = self.plan(src, dst, top).await?;
+        let root = plan.manifests.last().cloned().ok_or_else(|| Error::InvalidManifest {
+            what: job.src_name.clone(),
+            reason: "empty manifest tree".into(),
+        })?;
+        if plan.filtered {
+            self.reporter.note(&format!(
+                "--platform kept {} of the source index: the destination index is rewritten, so its digest {} differs from the source's {}",
+                plan.platforms.join(", "),
+                root.digest.short(),
+                source_digest.short()
+            ));
+        }
+
+        // Which blobs are missing at the destination (HEAD, in parallel).
+        let checks = stream::iter(plan.blobs.iter().cloned())
+            .map(|b| async move {
+                let cell = self.cell(dst, &b.digest);
+                if cell.initialized() {
+                    return Ok::<_, Error>((b, true));
+                }
+                let present = dst.blob_size(&b.digest).await?.is_some();
+                if present {
+                    let _ = cell.set(BlobOutcome::Skipped);
+                }
+                Ok((b, present))
+            })
+            .buffer_unordered(self.opts.jobs.max(1) * 2)
+            .try_collect::<Vec<_>>()
+            .await?;
+        let mut tally = Tally::default();
+        let mut todo = Vec::new();
+        for (b, present) in checks {
+            if present {
+                tally.skipped += 1;
+            } else {
+                todo.push(b);
+            }
+        }
+        let todo_bytes: u64 = todo.iter().map(|b| b.size).sum();
+
+        if self.opts.dry_run {
+            tally.copied = todo.len();
+            tally.bytes = todo_bytes;
+            tally.manifests = plan.manifests.len();
+            tally.manifests_skipped = plan.manifests_skipped;
+            return Ok(self.report(&job.src_name, &job.dst_name, start, root.digest.clone(), source_digest,
+                root.media_type.clone(), "dry-run", Some(&plan), &tally));
+        }
+
+        self.reporter.planned(todo.len(), todo_bytes);
+        let outcomes = stream::iter(todo)
+            .map(|b| self.copy_blob(src, dst, b))
+            .buffer_unordered(self.opts.jobs.max(1))
+            .try_collect::<Vec<_>>()
+            .await?;
+        for (outcome, size) in outcomes {
+            match outcome {
+                BlobOutcome::Copied => {
+                    tally.copied += 1;
+                    tally.bytes += size;
+                }
+                BlobOutcome::Mounted => tally.mounted += 1,
+                BlobOutcome::Skipped => tally.skipped += 1,
+            }
+        }
+
+        // Children by digest, then the root under its tag: the tag is last.
+        let n = plan.manifests.len();
+        for (i, m) in plan.manifests.iter().enumerate() {
+            let is_root = i + 1 == n;
+            let reference = if is_root { dst_ref.to_string() } else { m.digest.to_string() };
+            dst.put_manifest(&reference, m, is_root).await?;
+            self.reporter.manifest_pushed(&m.digest, &reference);
+        }
+        tally.manifests = n;
+        tally.manifests_skipped = plan.manifests_skipped;
+        Ok(self.report(&job.src_name, &job.dst_name, start, root.digest.clone(), source_digest,
+            root.media_type.clone(), "copied", Some(&plan), &tally))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        &self,
+        source: &str,
+        destination: &str,
+        start: Instant,
+        digest: Digest,
+        source_digest: Digest,
+        media_type: String,
+        status: &'static str,
+        plan: Option<&Plan>,
+        t: &Tally,
+    ) -> CopyReport {
+        CopyReport {
+            source: source.to_string(),
+            destination: destination.to_string(),
+            digest,
+            source_digest,
+            media_type,
+            status,
+            platforms: plan.map(|p| p.platforms.clone()).unwrap_or_default(),
+            platform_filtered: plan.is_some_and(|p| p.filtered),
+            manifests: t.manifests,
+            manifests_skipped: t.manifests_skipped,
+            blobs_copied: t.copied,
+            blobs_skipped: t.skipped,
+            blobs_mounted: t.mounted,
+            bytes_copied: t.bytes,
+            duration_s: start.elapsed().as_secs_f64(),
+        }
+    }
+
+    /// Walks the source tree from `top`. Child manifests already at the
+    /// destination are not fetched (their blobs are there by construction).
+    async fn plan(&self, src: &Repo, dst: &Repo, top: Manifest) -> Result<Plan> {
+        let mut plan = Plan {
+            manifests: Vec::new(),
+            manifests_skipped: 0,
+            blobs: Vec::new(),
+            platforms: Vec::new(),
+            filtered: false,
+        };
+        let mut seen_blobs = HashSet::new();
+        let mut top = top;
+        if media::is_index(&top.media_type) && !self.opts.platforms.is_empty() {
+            top = self.filter_index(&top)?;
+            plan.filtered = true;
+        } else if !self.opts.platforms.is_empty() {
+            self.reporter.note("the source is a single-platform image: --platform has nothing to filter");
+        }
+        // Iterative depth-first walk; a manifest is pushed after its children.
+        enum Step {
+            Enter(Manifest),
+            Leave(Manifest),
+        }
+        let mut stack = vec![Step::Enter(top)];
+        let mut depth_guard = 0usize;
+        while let Some(step) = stack.pop() {
+            depth_guard += 1;
+            if depth_guard > 100_000 {
+                return Err(Error::InvalidManifest {
+                    what: "manifest tree".into(),
+                    reason: "too many manifests".into(),
+                });
+            }
+            let m = match step {
+                Step::Leave(m) => {
+                    plan.manifests.push(m);
+                    continue;
+                }
+                Step::Enter(m) => m,
+            };
+            let what = m.digest.to_string();
+            match media::parse(&what, &m.media_type, &m.bytes)? {
+                Parsed::Index(children) => {
+                    let is_top = plan.manifests.is_empty() && stack.is_empty();
+                    if is_top {
+                        plan.platforms = children
+                            .iter()
+                            .filter_map(|c| c.platform.as_ref())
+                            .filter(|p| !p.is_unknown())
+                            .map(|p| p.to_string())
+                            .collect();
+                    }
+                    let mut fetched = Vec::new();
+                    for c in children {
+                        if dst.head_manifest(c.digest.as_str()).await?.is_some() {
+                            plan.manifests_skipped += 1;
+                            continue;
+                        }
+                        let child = src.get_manifest(c.digest.as_str()).await?;
+                        fetched.push(child);
+                    }
+                    stack.push(Step::Leave(m));
+                    for child in fetched.into_iter().rev() {
+                        stack.push(Step::Enter(child));
+                    }
+                }
+                Parsed::Image { config, layers } => {
+                    for b in std::iter::once(config).chain(layers) {
+                        if seen_blobs.insert(b.digest.clone()) {
+                            plan.blobs.push(b);
+                        }
+                    }
+                    plan.manifests.push(m);
+                }
+            }
+        }
+        Ok(plan)
+    }
+
+    fn filter_index(&self, top: &Manifest) -> Result<Manifest> {
+        let children = match media::parse(top.digest.as_str(), &top.media_type, &top.bytes)? {
+            Parsed::Index(c) => c,
+            Parsed::Image { .. } => return Ok(top.clone()),
+        };
+        let kept: HashSet<String> = children
+            .iter()
+            .filter(|c| {
+                c.platform
+                    .as_ref()
+                    .is_some_and(|p| self.opts.platforms.iter().any(|f| f.accepts(p)))
+            })
+            .map(|c| c.digest.to_string())
+            .collect();
+        if kept.is_empty() {
+            let available: Vec<String> = children
+                .iter()
+                .filter_map(|c| c.platform.as_ref().map(|p| p.to_string()))
+                .collect();
+            let wanted: Vec<String> = self.opts.platforms.iter().map(|p| p.to_string()).collect();
+            return Err(Error::Usage(format!(
+                "no platform of the source matches --platform {}; it has: {}",
+                wanted.join(","),
+                available.join(", ")
+            )));
+        }
+        // Keep attestations that describe a kept image.
+        let bytes = media::filter_index(&top.bytes, |e| {
+            let digest = e.get("digest").and_then(|d| d.as_str()).unwrap_or("");
+            let attests = e
+                .get("annotations")
+                .and_then(|a| a.get("vnd.docker.reference.digest"))
+                .and_then(|d| d.as_str());
+            kept.contains(digest) || attests.is_some_and(|a| kept.contains(a))
+        })?;
+        Ok(Manifest {
+            digest: Digest::sha256_of(&bytes),
+            bytes: bytes.into(),
+            media_type: top.media_type.clone(),
+        })
+    }
+
+    async fn acquire(&self, src: &Repo, dst: &Repo) -> Result<Vec<OwnedSemaphorePermit>> {
+        let closed = |_| Error::Usage("internal: concurrency limiter closed".into());
+        let mut permits = vec![self.jobs.clone().acquire_owned().await.map_err(closed)?];
+        // Source and destination host permits are taken together, in a fixed
+        // (name) order so two opposite copies cannot deadlock.
+        let mut hosts: Vec<_> = [src.permits(), dst.permits()].into_iter().flatten().collect();
+        hosts.sort_by(|a, b| a.0.cmp(&b.0));
+        hosts.dedup_by(|a, b| a.0 == b.0);
+        for (_, sem) in hosts {
+            permits.push(sem.acquire_owned().await.map_err(closed)?);
+        }
+        Ok(permits)
+    }
+
+    async fn copy_blob(&self, src: &Repo, dst: &Repo, b: Descriptor) -> Result<(BlobOutcome, u64)> {
+        let cell = self.cell(dst, &b.digest);
+        let mut ran = false;
+        let outcome = *cell
+            .get_or_try_init(|| {
+                ran = true;
+                self.transfer(src, dst, &b)
+            })
+            .await?;
+        // Someone else moved it while we waited: for this image it was present.
+        let outcome = if ran { outcome } else { BlobOutcome::Skipped };
+        self.reporter.blob_finished(&b.digest, b.size, outcome);
+        Ok((outcome, b.size))
+    }
+
+    async fn transfer(&self, src: &Repo, dst: &Repo, b: &Descriptor) -> Result<BlobOutcome> {
+        let _permits = self.acquire(src, dst).await?;
+        let local_gate = Backoff::default();
+        let gate = dst.client().or(src.client()).map(|c| &c.backoff).unwrap_or(&local_gate);
+        let mount_from = dst.mount_source(src);
+        let reporter = self.reporter.clone();
+        with_retries(
+            &self.opts.retry,
+            gate,
+            |attempt, e| reporter.blob_retry(&b.digest, attempt, e),
+            |attempt| async move {
+                if attempt > 1 && dst.blob_size(&b.digest).await?.is_some() {
+                    return Ok(BlobOutcome::Skipped);
+                }
+                let target = dst.begin_upload(&b.digest, mount_from).await?;
+                if matches!(target, UploadTarget::Mounted) {
+                    return Ok(BlobOutcome::Mounted);
+                }
+                self.reporter.blob_started(&b.digest, b.size);
+                let body = src.get_blob(&b.digest).await?;
+                let (verifying, failure) = Verifying::new(body, b.digest.clone(), b.size, self.reporter.clone());
+                match dst.finish_upload(target, &b.digest, b.size, verifying.boxed()).await {
+                    Ok(()) => Ok(BlobOutcome::Copied),
+                    // The stream's own error (digest mismatch, source reset)
+                    // explains the failure better than the upload's.
+                    Err(e) => Err(failure.take().unwrap_or(e)),
+                }
+            },
+        )
+        .await
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    copied: usize,
+    skipped: usize,
+    mounted: usize,
+    bytes: u64,
+    manifests: usize,
+    manifests_skipped: usize,
+}

@@ -1,0 +1,106 @@
+//! A stream adapter that hashes blob bytes as they pass from the source to
+//! the destination, reports progress, and turns a digest or size mismatch
+//! into a stream error, so the upload is aborted before the registry commits.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::Stream;
+
+use crate::copy::Reporter;
+use crate::error::{Error, Result};
+use crate::registry::ByteStream;
+use crate::types::{Digest, DigestVerifier};
+
+/// Where a [`Verifying`] stream leaves the error that ended it.
+#[derive(Clone, Default)]
+pub struct FailureSlot(Arc<Mutex<Option<Error>>>);
+
+impl FailureSlot {
+    fn put(&self, e: Error) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = Some(e);
+        }
+    }
+    /// Takes the recorded error, if any.
+    pub fn take(&self) -> Option<Error> {
+        self.0.lock().ok().and_then(|mut g| g.take())
+    }
+}
+
+/// Verifies digest and size of the bytes passing through.
+pub struct Verifying {
+    inner: ByteStream,
+    verifier: Option<DigestVerifier>,
+    digest: Digest,
+    size: u64,
+    reporter: Arc<dyn Reporter>,
+    failure: FailureSlot,
+}
+
+impl Verifying {
+    /// Wraps `inner`; the slot receives the error that ends the stream.
+    pub fn new(inner: ByteStream, digest: Digest, size: u64, reporter: Arc<dyn Reporter>) -> (Self, FailureSlot) {
+        let failure = FailureSlot::default();
+        (
+            Verifying {
+                inner,
+                verifier: Some(DigestVerifier::new(&digest)),
+                digest,
+                size,
+                reporter,
+                failure: failure.clone(),
+            },
+            failure,
+        )
+    }
+
+    fn fail(&mut self, e: Error) -> Poll<Option<Result<Bytes>>> {
+        self.verifier = None;
+        // The upload sees a copy of the message; the slot keeps the typed error.
+        let shown = Error::DigestMismatch {
+            digest: self.digest.to_string(),
+            detail: e.to_string(),
+        };
+        self.failure.put(e);
+        Poll::Ready(Some(Err(shown)))
+    }
+}
+
+impl Stream for Verifying {
+    type Item = Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.verifier.is_none() {
+            return Poll::Ready(None);
+        }
+        match this.inner.as_mut().poll_next(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(chunk))) => {
+                if let Some(v) = this.verifier.as_mut() {
+                    v.update(&chunk);
+                    if v.len() > this.size {
+                        let e = Error::DigestMismatch {
+                            digest: this.digest.to_string(),
+                            detail: format!("more than the {} bytes the manifest declares", this.size),
+                        };
+                        return this.fail(e);
+                    }
+                }
+                this.reporter.blob_progress(&this.digest, chunk.len() as u64);
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(e))) => this.fail(e),
+            Poll::Ready(None) => match this.verifier.take() {
+                Some(v) => match v.verify(&this.digest, Some(this.size)) {
+                    Ok(()) => Poll::Ready(None),
+                    Err(e) => this.fail(e),
+                },
+                None => Poll::Ready(None),
+            },
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! crossdock: copy, migrate and compare container images between Docker Hub,
+//! Amazon ECR, any OCI distribution registry and OCI image layout directories.
+//!
+//! Layers, top to bottom (imports only flow downward):
+//! - [`copy`]: the engine that plans and runs an image copy and reports through
+//!   [`copy::Reporter`]; it never prints.
+//! - [`registry`]: one API over remote registries (HTTP, auth, retries) and
+//!   on-disk OCI layouts.
+//! - [`config`]: per-registry settings read from a TOML file.
+//! - [`types`]: references, digests, media types and platforms, parsed once.
+//! - [`error`]: the typed error every layer returns.
+
+pub mod config;
+pub mod copy;
+pub mod error;
+pub mod registry;
+pub mod types;
+
+pub use error::{Error, Result};

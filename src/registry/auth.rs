@@ -1,0 +1,400 @@
+//! Credentials and registry auth: where credentials come from
+//! (`DOCKERHUB_USERNAME`/`DOCKERHUB_TOKEN`, `~/.docker/config.json` `auths`,
+//! `credHelpers`, `credsStore`), `WWW-Authenticate` challenge parsing, and the
+//! bearer-token cache. Secrets are wrapped in [`Secret`], whose `Debug` and
+//! `Display` never show the value.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
+
+use crate::error::Error;
+use crate::types::reference::DOCKER_HUB;
+
+/// A secret string: never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The value, for building a header.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Credentials for one registry.
+#[derive(Clone, Debug)]
+pub struct Credential {
+    /// User name (`AWS` for ECR, `<token>` for identity tokens).
+    pub username: String,
+    /// Password, personal access token or identity token.
+    pub password: Secret,
+    /// Where it came from, for messages (`DOCKERHUB_TOKEN`, `docker config`, helper name).
+    pub source: String,
+}
+
+impl Credential {
+    /// `Basic base64(user:pass)` header value.
+    pub fn basic_header(&self) -> String {
+        let raw = format!("{}:{}", self.username, self.password.expose());
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
+    }
+}
+
+/// A parsed `WWW-Authenticate` challenge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Challenge {
+    /// HTTP Basic.
+    Basic,
+    /// Bearer token from `realm`.
+    Bearer {
+        /// Token endpoint.
+        realm: String,
+        /// `service` parameter, if any.
+        service: Option<String>,
+    },
+}
+
+/// Parses a `WWW-Authenticate` header value.
+pub fn parse_challenge(header: &str) -> Option<Challenge> {
+    let header = header.trim();
+    let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
+    match scheme.to_ascii_lowercase().as_str() {
+        "basic" => Some(Challenge::Basic),
+        "bearer" => {
+            let params = parse_params(rest);
+            let realm = params.get("realm")?.clone();
+            Some(Challenge::Bearer {
+                realm,
+                service: params.get("service").cloned(),
+            })
+        }
+        _ => None,
+    }
+}
+
+fn parse_params(s: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
+            chars.next();
+        }
+        let key: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ',')).collect();
+        if key.is_empty() {
+            break;
+        }
+        if chars.next() != Some('=') {
+            continue;
+        }
+        let mut value = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some(n) = chars.next() {
+                            value.push(n);
+                        }
+                    }
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+        } else {
+            value = std::iter::from_fn(|| chars.next_if(|c| *c != ',')).collect();
+        }
+        out.insert(key.trim().to_ascii_lowercase(), value.trim().to_string());
+    }
+    out
+}
+
+/// A bearer token and when to stop using it.
+#[derive(Clone, Debug)]
+pub struct Token {
+    /// The token.
+    pub value: Secret,
+    /// Refresh after this instant.
+    pub refresh_at: Instant,
+}
+
+/// The token endpoint's answer.
+#[derive(Deserialize)]
+pub struct TokenResponse {
+    token: Option<String>,
+    access_token: Option<String>,
+    expires_in: Option<u64>,
+}
+
+impl TokenResponse {
+    /// The usable token, refreshed 10 s before expiry (60 s assumed when absent).
+    pub fn into_token(self) -> Option<Token> {
+        let value = self.token.or(self.access_token).filter(|t| !t.is_empty())?;
+        let life = Duration::from_secs(self.expires_in.unwrap_or(60).max(1));
+        let margin = Duration::from_secs(10).min(life / 2);
+        Some(Token {
+            value: Secret::new(value),
+            refresh_at: Instant::now() + life - margin,
+        })
+    }
+}
+
+/// Where credentials are looked up. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct CredentialStore {
+    /// Docker client config file (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`).
+    pub docker_config: Option<PathBuf>,
+    /// Docker Hub user from `DOCKERHUB_USERNAME`.
+    pub hub_username: Option<String>,
+    /// Docker Hub token from `DOCKERHUB_TOKEN`.
+    pub hub_token: Option<Secret>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct DockerConfig {
+    #[serde(default)]
+    auths: HashMap<String, AuthEntry>,
+    #[serde(default)]
+    cred_helpers: HashMap<String, String>,
+    creds_store: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct AuthEntry {
+    auth: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    identitytoken: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct HelperAnswer {
+    #[serde(rename = "Username")]
+    username: String,
+    #[serde(rename = "Secret")]
+    secret: String,
+}
+
+const HUB_CONFIG_KEY: &str = "https://index.docker.io/v1/";
+
+fn normalise_key(key: &str) -> String {
+    let k = key
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    let host = k.split('/').next().unwrap_or(k);
+    match host {
+        "index.docker.io" | "registry-1.docker.io" | "docker.io" => DOCKER_HUB.to_string(),
+        h => h.to_string(),
+    }
+}
+
+impl CredentialStore {
+    /// The store described by the environment: `DOCKER_CONFIG`, `HOME`,
+    /// `DOCKERHUB_USERNAME`, `DOCKERHUB_TOKEN`.
+    pub fn from_env() -> Self {
+        let docker_config = std::env::var_os("DOCKER_CONFIG")
+            .filter(|v| !v.is_empty())
+            .map(|d| PathBuf::from(d).join("config.json"))
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker/config.json")));
+        let nonempty = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        CredentialStore {
+            docker_config,
+            hub_username: nonempty("DOCKERHUB_USERNAME"),
+            hub_token: nonempty("DOCKERHUB_TOKEN").map(Secret::new),
+        }
+    }
+
+    /// Credentials for a logical registry name, or `None` for anonymous.
+    pub async fn lookup(&self, registry: &str) -> Result<Option<Credential>, Error> {
+        if registry == DOCKER_HUB {
+            if let (Some(u), Some(t)) = (&self.hub_username, &self.hub_token) {
+                return Ok(Some(Credential {
+                    username: u.clone(),
+                    password: t.clone(),
+                    source: "DOCKERHUB_USERNAME/DOCKERHUB_TOKEN".into(),
+                }));
+            }
+        }
+        let Some(path) = &self.docker_config else {
+            return Ok(None);
+        };
+        let text = match tokio::fs::read_to_string(path).await {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let cfg: DockerConfig = serde_json::from_str(&text).map_err(|e| Error::Config {
+            path: path.display().to_string(),
+            reason: format!("not a valid Docker config: {e}"),
+        })?;
+        let helper_host = if registry == DOCKER_HUB {
+            HUB_CONFIG_KEY.to_string()
+        } else {
+            registry.to_string()
+        };
+        if let Some((_, helper)) = cfg
+            .cred_helpers
+            .iter()
+            .find(|(k, _)| normalise_key(k) == registry)
+        {
+            return run_helper(helper, &helper_host).await;
+        }
+        if let Some((_, entry)) = cfg
+            .auths
+            .iter()
+            .find(|(k, e)| normalise_key(k) == registry && has_creds(e))
+        {
+            return decode_entry(entry, path).map(Some);
+        }
+        if let Some(store) = cfg.creds_store.as_deref().filter(|s| !s.is_empty()) {
+            return run_helper(store, &helper_host).await;
+        }
+        Ok(None)
+    }
+}
+
+fn has_creds(e: &AuthEntry) -> bool {
+    e.auth.as_deref().is_some_and(|a| !a.is_empty())
+        || e.identitytoken.is_some()
+        || (e.username.is_some() && e.password.is_some())
+}
+
+fn decode_entry(e: &AuthEntry, path: &std::path::Path) -> Result<Credential, Error> {
+    let source = "docker config".to_string();
+    if let Some(tok) = &e.identitytoken {
+        return Ok(Credential {
+            username: "<token>".into(),
+            password: Secret::new(tok.clone()),
+            source,
+        });
+    }
+    if let (Some(u), Some(p)) = (&e.username, &e.password) {
+        return Ok(Credential {
+            username: u.clone(),
+            password: Secret::new(p.clone()),
+            source,
+        });
+    }
+    let bad = || Error::Config {
+        path: path.display().to_string(),
+        reason: "an \"auth\" entry is not base64 of user:password".into(),
+    };
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(e.auth.as_deref().unwrap_or("").trim())
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let (u, p) = text.split_once(':').ok_or_else(bad)?;
+    Ok(Credential {
+        username: u.to_string(),
+        password: Secret::new(p.to_string()),
+        source,
+    })
+}
+
+async fn run_helper(helper: &str, host: &str) -> Result<Option<Credential>, Error> {
+    let program = format!("docker-credential-{helper}");
+    let fail = |detail: String| Error::CredentialHelper {
+        helper: helper.to_string(),
+        host: host.to_string(),
+        detail,
+    };
+    let mut child = tokio::process::Command::new(&program)
+        .arg("get")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| fail(format!("cannot run {program}: {e} (is it installed and on PATH?)")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(host.as_bytes())
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    let out = child
+        .wait_with_output()
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        // The protocol's "not found" answer means: no credentials, go anonymous.
+        if stdout.contains("credentials not found") {
+            return Ok(None);
+        }
+        return Err(fail(format!("exited with {}", out.status)));
+    }
+    let ans: HelperAnswer = serde_json::from_str(&stdout)
+        .map_err(|_| fail("answer is not the expected JSON {Username, Secret}".into()))?;
+    Ok(Some(Credential {
+        username: ans.username,
+        password: Secret::new(ans.secret),
+        source: program,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_challenges() {
+        let c = parse_challenge(
+            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull""#,
+        );
+        assert_eq!(
+            c,
+            Some(Challenge::Bearer {
+                realm: "https://auth.docker.io/token".into(),
+                service: Some("registry.docker.io".into())
+            })
+        );
+        assert_eq!(parse_challenge(r#"Basic realm="basic-realm""#), Some(Challenge::Basic));
+        assert_eq!(parse_challenge("Negotiate"), None);
+        assert_eq!(parse_challenge("Bearer service=x"), None);
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let c = Credential {
+            username: "u".into(),
+            password: Secret::new("hunter2"),
+            source: "t".into(),
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn config_keys_normalise() {
+        assert_eq!(normalise_key("https://index.docker.io/v1/"), "docker.io");
+        assert_eq!(normalise_key("localhost:5000"), "localhost:5000");
+        assert_eq!(normalise_key("https://ghcr.io"), "ghcr.io");
+    }
+
+    #[test]
+    fn token_expiry_defaults() {
+        let t: TokenResponse = serde_json::from_str(r#"{"token":"abc"}"#).unwrap();
+        let tok = t.into_token().unwrap();
+        assert!(tok.refresh_at > Instant::now() + Duration::from_secs(40));
+        let t: TokenResponse = serde_json::from_str(r#"{"access_token":""}"#).unwrap();
+        assert!(t.into_token().is_none());
+    }
+}

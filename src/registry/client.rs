@@ -1,0 +1,573 @@
+//! The HTTP transport for one registry host: endpoint resolution, auth
+//! (challenge → Basic or bearer token, cached per scope, refreshed on expiry
+//! or a 401), retries with jittered exponential backoff honouring
+//! `Retry-After`, with backoff state shared by every request to the host, and
+//! per-host concurrency permits. Cross-host redirects (CDN, S3) are followed
+//! by reqwest, which drops the Authorization header when the host changes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::{Method, Response, StatusCode};
+use tokio::sync::{Mutex, OnceCell, Semaphore};
+use url::Url;
+
+use crate::config::{RegistryConfig, RetryConfig};
+use crate::error::{Error, Result};
+use crate::registry::auth::{parse_challenge, Challenge, Credential, CredentialStore, Token, TokenResponse};
+use crate::types::reference::{DOCKER_HUB, DOCKER_HUB_API};
+
+/// Access a request needs, as token scopes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Scope(Vec<String>);
+
+impl Scope {
+    /// Pull access to a repository.
+    pub fn pull(repo: &str) -> Self {
+        Scope(vec![format!("repository:{repo}:pull")])
+    }
+    /// Pull and push access to a repository.
+    pub fn push(repo: &str) -> Self {
+        Scope(vec![format!("repository:{repo}:pull,push")])
+    }
+    /// Adds pull access to another repository (cross-repository mount).
+    pub fn and_pull(mut self, repo: &str) -> Self {
+        self.0.push(format!("repository:{repo}:pull"));
+        self
+    }
+    /// No repository scope (`/v2/` ping).
+    pub fn none() -> Self {
+        Scope(Vec::new())
+    }
+    fn key(&self) -> String {
+        self.0.join(" ")
+    }
+}
+
+/// Shared "do not send before" instant for one host.
+#[derive(Debug, Default)]
+pub struct Backoff {
+    until: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Backoff {
+    /// Waits until the host's backoff window has passed.
+    pub async fn wait(&self) {
+        let until = self.until.lock().map(|g| *g).unwrap_or(None);
+        if let Some(t) = until {
+            let now = Instant::now();
+            if t > now {
+                tokio::time::sleep(t - now).await;
+            }
+        }
+    }
+
+    /// Extends the window to at least `d` from now.
+    pub fn extend(&self, d: Duration) {
+        if let Ok(mut g) = self.until.lock() {
+            let t = Instant::now() + d;
+            if g.is_none_or(|cur| cur < t) {
+                *g = Some(t);
+            }
+        }
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or attempts run out;
+/// sleeps with jittered exponential backoff between attempts (at least the
+/// server's `Retry-After`), extending `gate` so every request to the host waits.
+pub async fn with_retries<T, F, Fut>(
+    policy: &RetryConfig,
+    gate: &Backoff,
+    mut on_retry: impl FnMut(u32, &Error),
+    mut attempt: F,
+) -> Result<T>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut n = 0;
+    loop {
+        n += 1;
+        gate.wait().await;
+        match attempt(n).await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_retryable() && n < policy.max_attempts => {
+                let d = policy.delay(n, e.retry_after());
+                gate.extend(d);
+                on_retry(n, &e);
+            }
+            Err(e) if e.is_retryable() && n > 1 => {
+                return Err(Error::Exhausted {
+                    attempts: n,
+                    last: Box::new(e),
+                })
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// One registry host, shared by every repository handle on it.
+pub struct RegistryClient {
+    /// Logical registry name (`docker.io`).
+    pub name: String,
+    base: Url,
+    http: reqwest::Client,
+    settings: RegistryConfig,
+    retry: RetryConfig,
+    store: CredentialStore,
+    creds: OnceCell<Option<Credential>>,
+    challenge: Mutex<Option<Challenge>>,
+    tokens: Mutex<HashMap<String, Token>>,
+    /// Backoff window shared by all requests to this host.
+    pub backoff: Backoff,
+    /// Concurrent blob streams allowed to or from this host.
+    pub permits: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for RegistryClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryClient")
+            .field("name", &self.name)
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+fn strip_query(u: &Url) -> String {
+    let mut u = u.clone();
+    u.set_query(None);
+    u.to_string()
+}
+
+fn parse_retry_after(h: &HeaderMap) -> Option<Duration> {
+    let v = h.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    v.parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// Reads a registry error body (`{"errors":[{"code","message"}]}`) into a short string.
+pub async fn error_detail(resp: Response) -> String {
+    let text = resp.text().await.unwrap_or_default();
+    #[derive(serde::Deserialize)]
+    struct E {
+        code: Option<String>,
+        message: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Es {
+        errors: Vec<E>,
+    }
+    if let Ok(es) = serde_json::from_str::<Es>(&text) {
+        return es
+            .errors
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e.code.as_deref().unwrap_or(""),
+                    e.message.as_deref().unwrap_or("")
+                )
+                .trim()
+                .to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+    }
+    let t = text.trim();
+    if t.len() > 200 || t.starts_with('<') {
+        String::new()
+    } else {
+        t.to_string()
+    }
+}
+
+/// Builds the error for a non-success response.
+pub async fn status_error(method: &Method, url: &Url, what: &str, resp: Response) -> Error {
+    let status = resp.status();
+    let retry_after = parse_retry_after(resp.headers());
+    let host = url.host_str().unwrap_or("").to_string();
+    let detail = error_detail(resp).await;
+    match status {
+        StatusCode::NOT_FOUND => Error::NotFound {
+            what: what.to_string(),
+            detail,
+        },
+        StatusCode::FORBIDDEN => Error::Denied {
+            host,
+            what: what.to_string(),
+            detail,
+        },
+        _ => Error::Http {
+            method: method.to_string(),
+            url: strip_query(url),
+            status: status.as_u16(),
+            detail,
+            retry_after,
+        },
+    }
+}
+
+/// A request whose body (if any) can be sent again.
+pub struct Req<'a> {
+    /// HTTP method.
+    pub method: Method,
+    /// Full URL.
+    pub url: Url,
+    /// Extra headers.
+    pub headers: HeaderMap,
+    /// Body, small enough to resend.
+    pub body: Option<Bytes>,
+    /// Access needed.
+    pub scope: &'a Scope,
+    /// Repository for error messages.
+    pub repo: Option<&'a str>,
+}
+
+impl RegistryClient {
+    /// A client for `name`, using its settings and shared HTTP clients.
+    pub fn new(
+        name: &str,
+        settings: RegistryConfig,
+        retry: RetryConfig,
+        store: CredentialStore,
+        http: &HttpClients,
+        default_permits: usize,
+    ) -> Result<Self> {
+        let base = match &settings.endpoint {
+            Some(ep) => ep.clone(),
+            None => {
+                let host = if name == DOCKER_HUB { DOCKER_HUB_API } else { name };
+                let scheme = if settings.insecure { "http" } else { "https" };
+                format!("{scheme}://{host}")
+            }
+        };
+        let base = Url::parse(&base).map_err(|e| Error::Config {
+            path: "registry settings".into(),
+            reason: format!("endpoint for {name}: {e}"),
+        })?;
+        let http = if settings.insecure {
+            http.insecure.clone()
+        } else {
+            http.verified.clone()
+        };
+        let permits = Arc::new(Semaphore::new(
+            settings.max_concurrent.unwrap_or(default_permits).max(1),
+        ));
+        Ok(RegistryClient {
+            name: name.to_string(),
+            base,
+            http,
+            settings,
+            retry,
+            store,
+            creds: OnceCell::new(),
+            challenge: Mutex::new(None),
+            tokens: Mutex::new(HashMap::new()),
+            backoff: Backoff::default(),
+            permits,
+        })
+    }
+
+    /// The registry's settings.
+    pub fn settings(&self) -> &RegistryConfig {
+        &self.settings
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryConfig {
+        &self.retry
+    }
+
+    /// Where requests really go, for identity checks (mounts need the same server).
+    pub fn endpoint(&self) -> &Url {
+        &self.base
+    }
+
+    /// `base/v2/<tail>`.
+    pub fn url(&self, tail: &str) -> Result<Url> {
+        let base = self.base.as_str().trim_end_matches('/');
+        Url::parse(&format!("{base}/v2/{tail}")).map_err(|e| Error::Usage(format!(
+            "cannot build a URL for {}: {e}",
+            self.name
+        )))
+    }
+
+    async fn credentials(&self) -> Result<Option<Credential>> {
+        self.creds
+            .get_or_try_init(|| self.store.lookup(&self.name))
+            .await
+            .cloned()
+    }
+
+    /// The Authorization header for `scope`, fetching a token if needed.
+    async fn authorization(&self, scope: &Scope, repo: Option<&str>) -> Result<Option<HeaderValue>> {
+        let challenge = self.challenge.lock().await.clone();
+        let value = match challenge {
+            None => return Ok(None),
+            Some(Challenge::Basic) => match self.credentials().await? {
+                Some(c) => c.basic_header(),
+                None => {
+                    return Err(Error::Unauthorized {
+                        host: self.name.clone(),
+                        repository: repo.map(str::to_string),
+                        detail: "the registry requires credentials and none are configured".into(),
+                    })
+                }
+            },
+            Some(Challenge::Bearer { realm, service }) => {
+                let key = scope.key();
+                let cached = {
+                    let tokens = self.tokens.lock().await;
+                    tokens
+                        .get(&key)
+                        .filter(|t| t.refresh_at > Instant::now())
+                        .map(|t| t.value.clone())
+                };
+                let token = match cached {
+                    Some(t) => t,
+                    None => {
+                        let t = self.fetch_token(&realm, service.as_deref(), scope, repo).await?;
+                        let v = t.value.clone();
+                        self.tokens.lock().await.insert(key, t);
+                        v
+                    }
+                };
+                format!("Bearer {}", token.expose())
+            }
+        };
+        let mut hv = HeaderValue::from_str(&value).map_err(|_| Error::Usage(format!(
+            "credentials for {} contain characters that cannot go in an HTTP header",
+            self.name
+        )))?;
+        hv.set_sensitive(true);
+        Ok(Some(hv))
+    }
+
+    async fn fetch_token(
+        &self,
+        realm: &str,
+        service: Option<&str>,
+        scope: &Scope,
+        repo: Option<&str>,
+    ) -> Result<Token> {
+        let mut url = Url::parse(realm).map_err(|e| Error::Unauthorized {
+            host: self.name.clone(),
+            repository: repo.map(str::to_string),
+            detail: format!("the registry's token realm {realm:?} is not a URL: {e}"),
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(Error::Unauthorized {
+                host: self.name.clone(),
+                repository: repo.map(str::to_string),
+                detail: format!("refusing token realm with scheme {:?}", url.scheme()),
+            });
+        }
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(s) = service {
+                q.append_pair("service", s);
+            }
+            for s in &scope.0 {
+                q.append_pair("scope", s);
+            }
+        }
+        let creds = self.credentials().await?;
+        let gate = Backoff::default();
+        with_retries(&self.retry, &gate, |_, _| {}, |_| async {
+            let mut req = self.http.get(url.clone());
+            if let Some(c) = &creds {
+                let mut hv = HeaderValue::from_str(&c.basic_header()).map_err(|_| {
+                    Error::Usage("credentials cannot go in an HTTP header".into())
+                })?;
+                hv.set_sensitive(true);
+                req = req.header(AUTHORIZATION, hv);
+            }
+            let resp = req.send().await.map_err(|e| Error::Connect {
+                method: "GET".into(),
+                url: strip_query(&url),
+                source: e.without_url(),
+            })?;
+            let status = resp.status();
+            if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+                let detail = error_detail(resp).await;
+                let who = creds
+                    .as_ref()
+                    .map(|c| format!("user {:?} from {}", c.username, c.source))
+                    .unwrap_or_else(|| "anonymous".into());
+                return Err(Error::Unauthorized {
+                    host: self.name.clone(),
+                    repository: repo.map(str::to_string),
+                    detail: format!("token server refused {who} (HTTP {}){}", status.as_u16(),
+                        if detail.is_empty() { String::new() } else { format!(": {detail}") }),
+                });
+            }
+            if !status.is_success() {
+                return Err(status_error(&Method::GET, &url, "token", resp).await);
+            }
+            let body: TokenResponse = resp.json().await.map_err(|e| Error::Unauthorized {
+                host: self.name.clone(),
+                repository: repo.map(str::to_string),
+                detail: format!("token server answer is not JSON: {e}"),
+            })?;
+            body.into_token().ok_or_else(|| Error::Unauthorized {
+                host: self.name.clone(),
+                repository: repo.map(str::to_string),
+                detail: "token server answered without a token".into(),
+            })
+        })
+        .await
+    }
+
+    async fn learn_challenge(&self, resp: &Response, scope: &Scope) {
+        if let Some(c) = resp
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_challenge)
+        {
+            *self.challenge.lock().await = Some(c);
+        }
+        self.tokens.lock().await.remove(&scope.key());
+    }
+
+    fn same_host(&self, url: &Url) -> bool {
+        url.host_str() == self.base.host_str() && url.port_or_known_default() == self.base.port_or_known_default()
+    }
+
+    /// Sends once with auth; on a 401 learns the challenge, refreshes
+    /// credentials and sends once more. `make` builds the request each time.
+    async fn send_authed(
+        &self,
+        method: &Method,
+        url: &Url,
+        scope: &Scope,
+        repo: Option<&str>,
+        make: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Response> {
+        let mut refreshed = false;
+        loop {
+            let mut req = make();
+            if self.same_host(url) {
+                if let Some(auth) = self.authorization(scope, repo).await? {
+                    req = req.header(AUTHORIZATION, auth);
+                }
+            }
+            let resp = req.send().await.map_err(|e| Error::Connect {
+                method: method.to_string(),
+                url: strip_query(url),
+                source: e.without_url(),
+            })?;
+            if resp.status() == StatusCode::UNAUTHORIZED {
+                if !refreshed {
+                    refreshed = true;
+                    self.learn_challenge(&resp, scope).await;
+                    continue;
+                }
+                let detail = error_detail(resp).await;
+                let who = match self.credentials().await? {
+                    Some(c) => format!("credentials of user {:?} from {} were refused", c.username, c.source),
+                    None => "no credentials configured".to_string(),
+                };
+                return Err(Error::Unauthorized {
+                    host: self.name.clone(),
+                    repository: repo.map(str::to_string),
+                    detail: if detail.is_empty() { who } else { format!("{who}: {detail}") },
+                });
+            }
+            return Ok(resp);
+        }
+    }
+
+    /// Sends a request with auth and retries; retryable statuses (408, 429,
+    /// 5xx) and connection failures are retried. Other statuses are returned
+    /// for the caller to interpret.
+    pub async fn send(&self, r: Req<'_>) -> Result<Response> {
+        with_retries(&self.retry, &self.backoff, |_, _| {}, |_| async {
+            let resp = self
+                .send_authed(&r.method, &r.url, r.scope, r.repo, || {
+                    let mut b = self
+                        .http
+                        .request(r.method.clone(), r.url.clone())
+                        .headers(r.headers.clone());
+                    if let Some(body) = &r.body {
+                        b = b.body(body.clone());
+                    }
+                    b
+                })
+                .await?;
+            let status = resp.status().as_u16();
+            if matches!(status, 408 | 429 | 500..=599) {
+                return Err(status_error(&r.method, &r.url, "request", resp).await);
+            }
+            Ok(resp)
+        })
+        .await
+    }
+
+    /// Sends once with a streaming body (not resendable). Auth is applied
+    /// (the token was fetched by the request that opened the upload); a 401
+    /// drops the cached token so the caller's whole-blob retry refreshes it.
+    pub async fn send_stream(
+        &self,
+        method: Method,
+        url: &Url,
+        headers: HeaderMap,
+        body: reqwest::Body,
+        scope: &Scope,
+        repo: Option<&str>,
+    ) -> Result<Response> {
+        let mut req = self.http.request(method.clone(), url.clone()).headers(headers).body(body);
+        if self.same_host(url) {
+            if let Some(auth) = self.authorization(scope, repo).await? {
+                req = req.header(AUTHORIZATION, auth);
+            }
+        }
+        let resp = req.send().await.map_err(|e| Error::Connect {
+            method: method.to_string(),
+            url: strip_query(url),
+            source: e.without_url(),
+        })?;
+        if resp.status() == StatusCode::UNAUTHORIZED {
+            self.learn_challenge(&resp, scope).await;
+            return Err(Error::Http {
+                method: method.to_string(),
+                url: strip_query(url),
+                status: 401,
+                detail: "token expired during upload".into(),
+                retry_after: None,
+            });
+        }
+        Ok(resp)
+    }
+}
+
+/// The two shared HTTP clients: TLS-verifying and (opt-in) insecure.
+#[derive(Clone)]
+pub struct HttpClients {
+    verified: reqwest::Client,
+    insecure: reqwest::Client,
+}
+
+impl HttpClients {
+    /// Builds both clients.
+    pub fn new() -> Result<Self> {
+        let build = |insecure: bool| {
+            reqwest::Client::builder()
+                .user_agent(concat!("crossdock/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(Duration::from_secs(15))
+                .read_timeout(Duration::from_secs(120))
+                .pool_max_idle_per_host(32)
+                .danger_accept_invalid_certs(insecure)
+                .build()
+                .map_err(|e| Error::Usage(format!("cannot initialise the HTTP client: {e}")))
+        };
+        Ok(HttpClients {
+            verified: build(false)?,
+            insecure: build(true)?,
+        })
+    }
+}

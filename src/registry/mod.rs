@@ -1,0 +1,186 @@
+//! One API over where images live: a remote registry ([`remote::Remote`],
+//! speaking the OCI distribution API through [`client::RegistryClient`]) or an
+//! OCI image layout directory ([`layout::Layout`]). The copy engine talks only
+//! to [`Repo`]; it never sees HTTP. Imports `types`, `config`, `error`.
+
+pub mod auth;
+pub mod client;
+pub mod layout;
+pub mod pool;
+pub mod remote;
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::Stream;
+use tokio::sync::Semaphore;
+
+use crate::error::Result;
+use crate::types::Digest;
+
+pub use layout::Layout;
+pub use pool::Pool;
+pub use remote::Remote;
+
+/// A stream of blob bytes.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>;
+
+/// A manifest exactly as stored: its bytes are never re-serialised.
+#[derive(Clone, Debug)]
+pub struct Manifest {
+    /// The raw bytes (their digest is the manifest's identity).
+    pub bytes: Bytes,
+    /// Media type.
+    pub media_type: String,
+    /// sha256 of `bytes`.
+    pub digest: Digest,
+}
+
+/// What a HEAD on a manifest tells.
+#[derive(Clone, Debug)]
+pub struct ManifestHead {
+    /// The digest, when the registry sent it.
+    pub digest: Option<Digest>,
+    /// Media type, when known.
+    pub media_type: Option<String>,
+    /// Size in bytes, when known.
+    pub size: Option<u64>,
+}
+
+/// Where an upload goes after it was opened.
+#[derive(Debug)]
+pub enum UploadTarget {
+    /// The registry mounted the blob from another repository: nothing to send.
+    Mounted,
+    /// An upload session URL.
+    Session(url::Url),
+    /// A layout directory writes the file itself.
+    Local,
+}
+
+/// A repository: in a registry or an OCI layout.
+#[derive(Clone, Debug)]
+pub enum Repo {
+    /// A repository in a remote registry.
+    Remote(Remote),
+    /// An OCI image layout directory.
+    Layout(Layout),
+}
+
+impl Repo {
+    /// `registry/repo` or `oci:PATH`, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Repo::Remote(r) => format!("{}/{}", r.client.name, r.repo),
+            Repo::Layout(l) => format!("oci:{}", l.root().display()),
+        }
+    }
+
+    /// HEAD a manifest by tag or digest; `None` when absent.
+    pub async fn head_manifest(&self, reference: &str) -> Result<Option<ManifestHead>> {
+        match self {
+            Repo::Remote(r) => r.head_manifest(reference).await,
+            Repo::Layout(l) => l.head_manifest(reference).await,
+        }
+    }
+
+    /// GET a manifest by tag or digest (verified against the digest if one was asked).
+    pub async fn get_manifest(&self, reference: &str) -> Result<Manifest> {
+        match self {
+            Repo::Remote(r) => r.get_manifest(reference).await,
+            Repo::Layout(l) => l.get_manifest(reference).await,
+        }
+    }
+
+    /// PUT a manifest's exact bytes under a tag or its digest. `top` marks
+    /// the image's root (a layout records it in `index.json`).
+    pub async fn put_manifest(&self, reference: &str, m: &Manifest, top: bool) -> Result<()> {
+        match self {
+            Repo::Remote(r) => r.put_manifest(reference, m).await,
+            Repo::Layout(l) => l.put_manifest(reference, m, top).await,
+        }
+    }
+
+    /// Size of a blob if present.
+    pub async fn blob_size(&self, d: &Digest) -> Result<Option<u64>> {
+        match self {
+            Repo::Remote(r) => r.blob_size(d).await,
+            Repo::Layout(l) => l.blob_size(d).await,
+        }
+    }
+
+    /// Opens a blob for streaming.
+    pub async fn get_blob(&self, d: &Digest) -> Result<ByteStream> {
+        match self {
+            Repo::Remote(r) => r.get_blob(d).await,
+            Repo::Layout(l) => l.get_blob(d).await,
+        }
+    }
+
+    /// Opens an upload, trying a cross-repository mount from `mount_from`.
+    pub async fn begin_upload(&self, d: &Digest, mount_from: Option<&str>) -> Result<UploadTarget> {
+        match self {
+            Repo::Remote(r) => r.begin_upload(d, mount_from).await,
+            Repo::Layout(_) => Ok(UploadTarget::Local),
+        }
+    }
+
+    /// Sends the blob's bytes to an opened upload and commits it under `d`.
+    pub async fn finish_upload(
+        &self,
+        target: UploadTarget,
+        d: &Digest,
+        size: u64,
+        body: ByteStream,
+    ) -> Result<()> {
+        match (self, target) {
+            (_, UploadTarget::Mounted) => Ok(()),
+            (Repo::Remote(r), UploadTarget::Session(url)) => r.upload(url, d, size, body).await,
+            (Repo::Layout(l), _) => l.write_blob(d, body).await,
+            (Repo::Remote(r), UploadTarget::Local) => Err(crate::Error::Usage(format!(
+                "internal: local upload target for remote {}",
+                r.repo
+            ))),
+        }
+    }
+
+    /// Every tag of the repository.
+    pub async fn tags(&self) -> Result<Vec<String>> {
+        match self {
+            Repo::Remote(r) => r.tags().await,
+            Repo::Layout(l) => l.tags().await,
+        }
+    }
+
+    /// If a blob could be mounted into `self` from `source` (same registry
+    /// server, another repository, mounts allowed), the source repository name.
+    pub fn mount_source<'a>(&self, source: &'a Repo) -> Option<&'a str> {
+        match (self, source) {
+            (Repo::Remote(d), Repo::Remote(s))
+                if Arc::ptr_eq(&d.client, &s.client)
+                    && d.repo != s.repo
+                    && d.client.settings().mount.unwrap_or(true) =>
+            {
+                Some(&s.repo)
+            }
+            _ => None,
+        }
+    }
+
+    /// The per-host stream limit, for remotes.
+    pub fn permits(&self) -> Option<(String, Arc<Semaphore>)> {
+        match self {
+            Repo::Remote(r) => Some((r.client.name.clone(), r.client.permits.clone())),
+            Repo::Layout(_) => None,
+        }
+    }
+
+    /// The retry policy and backoff gate for blob transfers touching this repo.
+    pub fn client(&self) -> Option<&Arc<client::RegistryClient>> {
+        match self {
+            Repo::Remote(r) => Some(&r.client),
+            Repo::Layout(_) => None,
+        }
+    }
+}

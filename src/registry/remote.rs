@@ -1,0 +1,347 @@
+//! A repository in a remote registry: the OCI distribution API calls the copy
+//! engine needs (manifest HEAD/GET/PUT with the full Accept list, blob
+//! HEAD/GET, upload with cross-repository mount, monolithic streaming PUT or
+//! ≥ 5 MiB PATCH chunks, tag listing with pagination).
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{StreamExt, TryStreamExt};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, LINK, LOCATION};
+use reqwest::{Method, StatusCode};
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::registry::client::{status_error, RegistryClient, Req, Scope};
+use crate::registry::{ByteStream, Manifest, ManifestHead, UploadTarget};
+use crate::types::media::{detect_media_type, MANIFEST_ACCEPT};
+use crate::types::Digest;
+
+/// Largest manifest accepted (ECR's PutImage limit is 4 MiB).
+const MAX_MANIFEST: usize = 8 * 1024 * 1024;
+
+/// A repository on a registry.
+#[derive(Clone, Debug)]
+pub struct Remote {
+    /// The registry host's client (shared).
+    pub client: Arc<RegistryClient>,
+    /// Repository path (`library/nginx`).
+    pub repo: String,
+}
+
+fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn accept() -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
+    h
+}
+
+fn with_digest(url: &Url, d: &Digest) -> Url {
+    let mut u = url.clone();
+    u.query_pairs_mut().append_pair("digest", d.as_str());
+    u
+}
+
+impl Remote {
+    fn what(&self, kind: &str, reference: &str) -> String {
+        let sep = if reference.contains(':') && reference.starts_with("sha") { "@" } else { ":" };
+        format!("{kind} {}/{}{sep}{reference}", self.client.name, self.repo)
+    }
+
+    async fn request(
+        &self,
+        method: Method,
+        url: Url,
+        headers: HeaderMap,
+        body: Option<Bytes>,
+        scope: &Scope,
+    ) -> Result<reqwest::Response> {
+        self.client
+            .send(Req {
+                method,
+                url,
+                headers,
+                body,
+                scope,
+                repo: Some(&self.repo),
+            })
+            .await
+    }
+
+    /// HEAD a manifest; `None` when the registry says 404.
+    pub async fn head_manifest(&self, reference: &str) -> Result<Option<ManifestHead>> {
+        let url = self.client.url(&format!("{}/manifests/{reference}", self.repo))?;
+        let resp = self
+            .request(Method::HEAD, url.clone(), accept(), None, &Scope::pull(&self.repo))
+            .await?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !resp.status().is_success() {
+            return Err(status_error(&Method::HEAD, &url, &self.what("manifest", reference), resp).await);
+        }
+        let h = resp.headers();
+        Ok(Some(ManifestHead {
+            digest: header_str(h, "docker-content-digest").and_then(|d| d.parse().ok()),
+            media_type: header_str(h, "content-type").map(|c| c.split(';').next().unwrap_or(c).trim().to_string()),
+            size: header_str(h, "content-length").and_then(|s| s.parse().ok()),
+        }))
+    }
+
+    /// GET a manifest; its digest is computed from the bytes received.
+    pub async fn get_manifest(&self, reference: &str) -> Result<Manifest> {
+        let url = self.client.url(&format!("{}/manifests/{reference}", self.repo))?;
+        let what = self.what("manifest", reference);
+        let resp = self
+            .request(Method::GET, url.clone(), accept(), None, &Scope::pull(&self.repo))
+            .await?;
+        if !resp.status().is_success() {
+            return Err(status_error(&Method::GET, &url, &what, resp).await);
+        }
+        let content_type = header_str(resp.headers(), "content-type").map(str::to_string);
+        let bytes = resp.bytes().await.map_err(|e| Error::Connect {
+            method: "GET".into(),
+            url: url.to_string(),
+            source: e.without_url(),
+        })?;
+        if bytes.len() > MAX_MANIFEST {
+            return Err(Error::InvalidManifest {
+                what,
+                reason: format!("{} bytes is larger than any registry accepts", bytes.len()),
+            });
+        }
+        let digest = Digest::sha256_of(&bytes);
+        if let Ok(want) = reference.parse::<Digest>() {
+            if !want.matches(&bytes) {
+                return Err(Error::DigestMismatch {
+                    digest: want.to_string(),
+                    detail: format!("the registry returned a manifest hashing to {digest}"),
+                });
+            }
+        }
+        let media_type = detect_media_type(&bytes, content_type.as_deref()).ok_or_else(|| {
+            Error::InvalidManifest {
+                what: what.clone(),
+                reason: "not a JSON manifest".into(),
+            }
+        })?;
+        Ok(Manifest {
+            bytes,
+            media_type,
+            digest,
+        })
+    }
+
+    /// PUT a manifest's exact bytes.
+    pub async fn put_manifest(&self, reference: &str, m: &Manifest) -> Result<()> {
+        let url = self.client.url(&format!("{}/manifests/{reference}", self.repo))?;
+        let mut h = HeaderMap::new();
+        h.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_str(&m.media_type).map_err(|_| Error::InvalidManifest {
+                what: m.digest.to_string(),
+                reason: format!("media type {:?} cannot be sent", m.media_type),
+            })?,
+        );
+        let resp = self
+            .request(Method::PUT, url.clone(), h, Some(m.bytes.clone()), &Scope::push(&self.repo))
+            .await?;
+        if !resp.status().is_success() {
+            return Err(status_error(&Method::PUT, &url, &self.what("manifest", reference), resp).await);
+        }
+        Ok(())
+    }
+
+    /// HEAD a blob; its size when present.
+    pub async fn blob_size(&self, d: &Digest) -> Result<Option<u64>> {
+        let url = self.client.url(&format!("{}/blobs/{d}", self.repo))?;
+        let resp = self
+            .request(Method::HEAD, url.clone(), HeaderMap::new(), None, &Scope::pull(&self.repo))
+            .await?;
+        match resp.status() {
+            StatusCode::NOT_FOUND => Ok(None),
+            s if s.is_success() => Ok(Some(
+                header_str(resp.headers(), "content-length")
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0),
+            )),
+            _ => Err(status_error(&Method::HEAD, &url, &self.what("blob", d.as_str()), resp).await),
+        }
+    }
+
+    /// GET a blob as a stream (redirects followed without credentials).
+    pub async fn get_blob(&self, d: &Digest) -> Result<ByteStream> {
+        let url = self.client.url(&format!("{}/blobs/{d}", self.repo))?;
+        let resp = self
+            .request(Method::GET, url.clone(), HeaderMap::new(), None, &Scope::pull(&self.repo))
+            .await?;
+        if !resp.status().is_success() {
+            return Err(status_error(&Method::GET, &url, &self.what("blob", d.as_str()), resp).await);
+        }
+        let shown = url.to_string();
+        Ok(resp
+            .bytes_stream()
+            .map_err(move |e| Error::Connect {
+                method: "GET".into(),
+                url: shown.clone(),
+                source: e.without_url(),
+            })
+            .boxed())
+    }
+
+    /// POST an upload, asking to mount from `mount_from` in the same registry.
+    pub async fn begin_upload(&self, d: &Digest, mount_from: Option<&str>) -> Result<UploadTarget> {
+        let mut url = self.client.url(&format!("{}/blobs/uploads/", self.repo))?;
+        let mut scope = Scope::push(&self.repo);
+        if let Some(from) = mount_from {
+            url.query_pairs_mut()
+                .append_pair("mount", d.as_str())
+                .append_pair("from", from);
+            scope = scope.and_pull(from);
+        }
+        let mut h = HeaderMap::new();
+        h.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+        let resp = self.request(Method::POST, url.clone(), h, None, &scope).await?;
+        match resp.status() {
+            StatusCode::CREATED if mount_from.is_some() => Ok(UploadTarget::Mounted),
+            StatusCode::ACCEPTED => {
+                let loc = header_str(resp.headers(), "location").ok_or_else(|| Error::Http {
+                    method: "POST".into(),
+                    url: url.to_string(),
+                    status: 202,
+                    detail: "upload opened without a Location header".into(),
+                    retry_after: None,
+                })?;
+                let loc = url.join(loc).map_err(|e| Error::Http {
+                    method: "POST".into(),
+                    url: url.to_string(),
+                    status: 202,
+                    detail: format!("bad upload Location: {e}"),
+                    retry_after: None,
+                })?;
+                Ok(UploadTarget::Session(loc))
+            }
+            _ => Err(status_error(&Method::POST, &url, &format!("upload to {}/{}", self.client.name, self.repo), resp).await),
+        }
+    }
+
+    /// Sends the bytes to an upload session and commits the blob.
+    pub async fn upload(&self, session: Url, d: &Digest, size: u64, body: ByteStream) -> Result<()> {
+        match self.client.settings().chunk_size {
+            Some(chunk) => self.upload_chunked(session, d, chunk, body).await,
+            None => self.upload_monolithic(session, d, size, body).await,
+        }
+    }
+
+    async fn upload_monolithic(&self, session: Url, d: &Digest, size: u64, body: ByteStream) -> Result<()> {
+        let url = with_digest(&session, d);
+        let mut h = HeaderMap::new();
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        h.insert(CONTENT_LENGTH, HeaderValue::from(size));
+        let resp = self
+            .client
+            .send_stream(Method::PUT, &url, h, reqwest::Body::wrap_stream(body), &Scope::push(&self.repo), Some(&self.repo))
+            .await?;
+        if !resp.status().is_success() {
+            return Err(status_error(&Method::PUT, &url, &self.what("blob", d.as_str()), resp).await);
+        }
+        Ok(())
+    }
+
+    async fn upload_chunked(&self, session: Url, d: &Digest, chunk: u64, mut body: ByteStream) -> Result<()> {
+        let chunk = usize::try_from(chunk).unwrap_or(usize::MAX);
+        let scope = Scope::push(&self.repo);
+        let mut url = session;
+        let mut offset: u64 = 0;
+        let mut buf = BytesMut::with_capacity(chunk.min(64 * 1024 * 1024));
+        let mut done = false;
+        while !done {
+            // Fill one chunk (the last may be short).
+            while buf.len() < chunk {
+                match body.next().await {
+                    Some(Ok(b)) => buf.extend_from_slice(&b),
+                    Some(Err(e)) => return Err(e),
+                    None => {
+                        done = true;
+                        break;
+                    }
+                }
+            }
+            let take = buf.len().min(chunk);
+            if take == 0 {
+                break;
+            }
+            let part = buf.split_to(take).freeze();
+            let end = offset + part.len() as u64 - 1;
+            let mut h = HeaderMap::new();
+            h.insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+            h.insert(CONTENT_LENGTH, HeaderValue::from(part.len()));
+            h.insert(
+                "content-range",
+                HeaderValue::from_str(&format!("{offset}-{end}")).map_err(|_| Error::Usage("bad range".into()))?,
+            );
+            let resp = self
+                .client
+                .send_stream(Method::PATCH, &url, h, reqwest::Body::from(part), &scope, Some(&self.repo))
+                .await?;
+            // The spec says 202; ECR may answer 201. Both mean "chunk stored".
+            if !matches!(resp.status(), StatusCode::ACCEPTED | StatusCode::CREATED | StatusCode::NO_CONTENT) {
+                return Err(status_error(&Method::PATCH, &url, &self.what("blob", d.as_str()), resp).await);
+            }
+            if let Some(loc) = header_str(resp.headers(), LOCATION.as_str()) {
+                if let Ok(next) = url.join(loc) {
+                    url = next;
+                }
+            }
+            offset = end + 1;
+            if done && buf.is_empty() {
+                break;
+            }
+        }
+        let put = with_digest(&url, d);
+        let mut h = HeaderMap::new();
+        h.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+        let resp = self
+            .client
+            .send_stream(Method::PUT, &put, h, reqwest::Body::from(Bytes::new()), &scope, Some(&self.repo))
+            .await?;
+        if !resp.status().is_success() {
+            return Err(status_error(&Method::PUT, &put, &self.what("blob", d.as_str()), resp).await);
+        }
+        Ok(())
+    }
+
+    /// Every tag, following `Link: <…>; rel="next"` pagination.
+    pub async fn tags(&self) -> Result<Vec<String>> {
+        #[derive(serde::Deserialize)]
+        struct TagList {
+            tags: Option<Vec<String>>,
+        }
+        let mut out = Vec::new();
+        let mut url = self.client.url(&format!("{}/tags/list?n=1000", self.repo))?;
+        for _ in 0..10_000 {
+            let resp = self
+                .request(Method::GET, url.clone(), HeaderMap::new(), None, &Scope::pull(&self.repo))
+                .await?;
+            if !resp.status().is_success() {
+                return Err(status_error(&Method::GET, &url, &format!("repository {}/{}", self.client.name, self.repo), resp).await);
+            }
+            let next = header_str(resp.headers(), LINK.as_str())
+                .and_then(|l| l.split(';').next())
+                .map(|l| l.trim().trim_start_matches('<').trim_end_matches('>').to_string());
+            let list: TagList = resp.json().await.map_err(|e| Error::InvalidManifest {
+                what: format!("tag list of {}", self.repo),
+                reason: e.to_string(),
+            })?;
+            out.extend(list.tags.unwrap_or_default());
+            match next.and_then(|n| url.join(&n).ok()) {
+                Some(n) => url = n,
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+}
