@@ -1,3 +1,8 @@
+//! The `crossdock` binary: parses the command line, runs the command, prints
+//! the error chain and exits with a distinct code (see `cli::ExitCode`).
+
+mod cli;
+
 fn main() {
-    println!("Hello, world!");
+    std::process::exit(cli::main());
 }

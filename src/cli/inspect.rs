@@ -1,0 +1,154 @@
+//! `crossdock inspect REF`: digest, media type and size of a manifest, and
+//! for an index every platform with its digest, layer count and size.
+
+use std::collections::HashSet;
+
+use anyhow::Context as _;
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use serde::Serialize;
+
+use crossdock::registry::Repo;
+use crossdock::types::media::{self, Parsed};
+use crossdock::types::ImageRef;
+
+use super::output::bytes;
+use super::{parse_ref, Context};
+
+/// Arguments of `inspect`.
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// Image: registry reference or oci:PATH[:TAG]
+    pub image: String,
+    /// Print the manifest's raw bytes instead of a summary
+    #[arg(long)]
+    pub raw: bool,
+}
+
+#[derive(Serialize)]
+struct PlatformInfo {
+    platform: String,
+    digest: String,
+    media_type: String,
+    layers: usize,
+    /// Config plus layers, in bytes.
+    size: u64,
+}
+
+#[derive(Serialize)]
+struct Inspection {
+    reference: String,
+    digest: String,
+    media_type: String,
+    manifest_size: usize,
+    platforms: Vec<PlatformInfo>,
+    /// Unique blobs of the whole image (shared layers counted once).
+    total_size: u64,
+}
+
+fn reference_of(r: &ImageRef) -> String {
+    match r {
+        ImageRef::Registry(rr) => rr.manifest_reference(),
+        ImageRef::Layout(l) => l
+            .digest
+            .as_ref()
+            .map(|d| d.to_string())
+            .or_else(|| l.tag.clone())
+            .unwrap_or_default(),
+    }
+}
+
+async fn image_info(
+    repo: &Repo,
+    reference: &str,
+    platform: String,
+    seen: &mut HashSet<String>,
+    total: &mut u64,
+) -> anyhow::Result<PlatformInfo> {
+    let m = repo.get_manifest(reference).await?;
+    match media::parse(m.digest.as_str(), &m.media_type, &m.bytes)? {
+        Parsed::Image { config, layers } => {
+            let n = layers.len();
+            let mut size = 0;
+            for b in std::iter::once(config).chain(layers) {
+                size += b.size;
+                if seen.insert(b.digest.to_string()) {
+                    *total += b.size;
+                }
+            }
+            Ok(PlatformInfo {
+                platform,
+                digest: m.digest.to_string(),
+                media_type: m.media_type,
+                layers: n,
+                size,
+            })
+        }
+        Parsed::Index(children) => Ok(PlatformInfo {
+            platform,
+            digest: m.digest.to_string(),
+            media_type: m.media_type,
+            layers: children.len(),
+            size: 0,
+        }),
+    }
+}
+
+pub async fn run(ctx: &Context, a: &InspectArgs) -> anyhow::Result<()> {
+    let r = parse_ref(&a.image)?;
+    let repo = ctx.pool.repo(&r)?;
+    let reference = reference_of(&r);
+    let top = repo
+        .get_manifest(&reference)
+        .await
+        .with_context(|| format!("inspect {r}"))?;
+    if a.raw {
+        use std::io::Write;
+        let mut out = std::io::stdout();
+        out.write_all(&top.bytes)?;
+        out.flush()?;
+        return Ok(());
+    }
+    let mut seen = HashSet::new();
+    let mut total = 0;
+    let mut platforms = Vec::new();
+    match media::parse(top.digest.as_str(), &top.media_type, &top.bytes)? {
+        Parsed::Index(children) => {
+            for c in children {
+                let p = c.platform.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
+                platforms.push(image_info(&repo, c.digest.as_str(), p, &mut seen, &mut total).await?);
+            }
+        }
+        Parsed::Image { .. } => {
+            platforms.push(image_info(&repo, top.digest.as_str(), "-".into(), &mut seen, &mut total).await?);
+        }
+    }
+    let out = Inspection {
+        reference: r.to_string(),
+        digest: top.digest.to_string(),
+        media_type: top.media_type.clone(),
+        manifest_size: top.bytes.len(),
+        platforms,
+        total_size: total,
+    };
+    ctx.printer.result(&out, || {
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED);
+        t.set_header(["platform", "digest", "layers", "size"]);
+        for p in &out.platforms {
+            t.add_row([
+                p.platform.clone(),
+                p.digest.clone(),
+                p.layers.to_string(),
+                bytes(p.size),
+            ]);
+        }
+        format!(
+            "{}\n  digest     {}\n  media type {}\n  total size {} (unique blobs)\n{t}",
+            out.reference,
+            out.digest,
+            out.media_type,
+            bytes(out.total_size)
+        )
+    });
+    Ok(())
+}

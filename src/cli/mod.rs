@@ -1,0 +1,281 @@
+//! The command tree (clap derive types whose doc comments are the help), the
+//! shared settings every command resolves (config, credentials, output mode),
+//! and the exit codes. clap, indicatif, comfy-table and anyhow live here and
+//! in its children only; the library below never prints.
+
+mod copy;
+mod inspect;
+mod ls;
+mod output;
+mod progress;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crossdock::config::Config;
+use crossdock::registry::auth::CredentialStore;
+use crossdock::registry::Pool;
+use crossdock::types::ImageRef;
+
+pub use output::Printer;
+
+/// Exit codes (documented in the README).
+pub mod exit {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// The operation failed (registry, network, auth, integrity, not found).
+    pub const FAILED: i32 = 1;
+    /// Bad usage: flags, references, config file.
+    pub const USAGE: i32 = 2;
+    /// The command exists but is not built yet.
+    pub const NOT_BUILT: i32 = 3;
+    /// Interrupted (Ctrl-C); rerunning finishes the job.
+    pub const INTERRUPTED: i32 = 130;
+}
+
+/// Copy, migrate and compare container images between Docker Hub, Amazon ECR
+/// and any OCI registry — digest for digest, multi-arch intact.
+#[derive(Debug, Parser)]
+#[command(name = "crossdock", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    global: GlobalArgs,
+}
+
+/// Flags every command takes.
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// Config file with per-registry settings [default: ~/.config/crossdock/config.toml]
+    #[arg(long, global = true, env = "CROSSDOCK_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Output format: human-readable text or one JSON object on stdout
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Text)]
+    output: OutputFormat,
+    /// Print nothing but errors (and the JSON result with --output json)
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
+    /// Progress display: bars on a terminal, plain lines otherwise
+    #[arg(long, global = true, value_enum, default_value_t = ProgressMode::Auto)]
+    progress: ProgressMode,
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable text and tables.
+    Text,
+    /// One JSON object on stdout.
+    Json,
+}
+
+/// Progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    /// Bars when stderr is a terminal, lines otherwise.
+    Auto,
+    /// Always bars.
+    Bars,
+    /// Always plain lines.
+    Lines,
+    /// No progress output.
+    None,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Copy an image (all platforms by default) from one registry or OCI layout to another
+    Copy(copy::CopyArgs),
+    /// Migrate a whole Docker Hub namespace to ECR [not built yet]
+    Migrate(NotBuilt),
+    /// Mirror images listed in a YAML file, for CI [not built yet]
+    Sync(NotBuilt),
+    /// Compare tags and digests of a source and a mirror [not built yet]
+    Diff(NotBuilt),
+    /// Show the Docker Hub pull rate limit of the current identity [not built yet]
+    Ratelimit(NotBuilt),
+    /// Docker Hub vs ECR side by side: limits, cost, latency [not built yet]
+    Compare(NotBuilt),
+    /// Benchmark registries: latency percentiles and throughput [not built yet]
+    Bench(NotBuilt),
+    /// List the tags of a repository
+    Ls(ls::LsArgs),
+    /// Show a manifest: digest, media type, platforms, sizes
+    Inspect(inspect::InspectArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+}
+
+/// Arguments of a command that is not built yet (accepted, then refused).
+#[derive(Debug, clap::Args)]
+struct NotBuilt {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    args: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+}
+
+/// What every command needs: settings, credentials, registry clients, printer.
+pub struct Context {
+    /// Registry clients.
+    pub pool: Pool,
+    /// Where output goes.
+    pub printer: Printer,
+}
+
+impl Context {
+    fn new(g: &GlobalArgs, default_permits: usize) -> Result<Self, crossdock::Error> {
+        let config = Config::load(g.config.as_deref())?;
+        let pool = Pool::new(config, CredentialStore::from_env(), default_permits)?;
+        Ok(Context {
+            pool,
+            printer: Printer::new(g.output, g.quiet, g.progress),
+        })
+    }
+}
+
+/// Parses a reference, as a usage error when malformed.
+pub fn parse_ref(s: &str) -> Result<ImageRef, crossdock::Error> {
+    s.parse()
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("crossdock: cannot start the async runtime: {e}");
+            return exit::FAILED;
+        }
+    };
+    let output = cli.global.output;
+    rt.block_on(async move {
+        tokio::select! {
+            code = run(cli) => code,
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("crossdock: interrupted; nothing half-written was tagged — rerun the same command to finish");
+                if output == OutputFormat::Json {
+                    println!("{}", serde_json::json!({"error": "interrupted", "exit_code": exit::INTERRUPTED}));
+                }
+                exit::INTERRUPTED
+            }
+        }
+    })
+}
+
+async fn run(cli: Cli) -> i32 {
+    let g = &cli.global;
+    let result = match &cli.command {
+        Command::Completions(a) => {
+            output::completions(a.shell);
+            Ok(())
+        }
+        Command::Migrate(_) => not_built("migrate"),
+        Command::Sync(_) => not_built("sync"),
+        Command::Diff(_) => not_built("diff"),
+        Command::Ratelimit(_) => not_built("ratelimit"),
+        Command::Compare(_) => not_built("compare"),
+        Command::Bench(_) => not_built("bench"),
+        Command::Copy(a) => match Context::new(g, a.jobs as usize) {
+            Ok(ctx) => copy::run(&ctx, a).await,
+            Err(e) => Err(e.into()),
+        },
+        Command::Ls(a) => match Context::new(g, 4) {
+            Ok(ctx) => ls::run(&ctx, a).await,
+            Err(e) => Err(e.into()),
+        },
+        Command::Inspect(a) => match Context::new(g, 4) {
+            Ok(ctx) => inspect::run(&ctx, a).await,
+            Err(e) => Err(e.into()),
+        },
+    };
+    match result {
+        Ok(()) => exit::OK,
+        Err(e) => report_error(g.output, &e),
+    }
+}
+
+fn not_built(name: &str) -> anyhow::Result<()> {
+    Err(anyhow::Error::new(NotBuiltError(name.to_string())))
+}
+
+#[derive(Debug)]
+struct NotBuiltError(String);
+
+impl std::fmt::Display for NotBuiltError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`crossdock {}` is not built yet; it is planned (see the README's roadmap). Nothing was done.",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for NotBuiltError {}
+
+/// Exit code for an error chain.
+pub fn exit_code(e: &anyhow::Error) -> i32 {
+    if e.downcast_ref::<NotBuiltError>().is_some() {
+        return exit::NOT_BUILT;
+    }
+    for cause in e.chain() {
+        if let Some(ce) = cause.downcast_ref::<crossdock::Error>() {
+            return if ce.is_usage() { exit::USAGE } else { exit::FAILED };
+        }
+        if cause.downcast_ref::<UsageError>().is_some() {
+            return exit::USAGE;
+        }
+    }
+    exit::FAILED
+}
+
+/// A usage error raised by the CLI itself.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn report_error(output: OutputFormat, e: &anyhow::Error) -> i32 {
+    let code = exit_code(e);
+    // Skip a cause whose text its parent already shows.
+    let mut chain: Vec<String> = Vec::new();
+    for c in e.chain() {
+        let msg = c.to_string();
+        if !chain.last().is_some_and(|prev| prev.contains(&msg)) {
+            chain.push(msg);
+        }
+    }
+    eprintln!("crossdock: error: {}", chain.join(": "));
+    if code == exit::USAGE {
+        eprintln!("(usage error: see `crossdock --help`)");
+    }
+    if output == OutputFormat::Json {
+        println!(
+            "{}",
+            serde_json::json!({"error": chain.join(": "), "exit_code": code})
+        );
+    }
+    code
+}

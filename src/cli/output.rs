@@ -1,0 +1,112 @@
+//! Where output goes: results on stdout (text or one JSON object), progress
+//! and notes on stderr, nothing but errors with `--quiet`; plus byte and
+//! duration formatting and completion-script generation.
+
+use std::io::IsTerminal;
+
+use clap::CommandFactory;
+use serde::Serialize;
+
+use super::{Cli, OutputFormat, ProgressMode};
+
+/// Decides what is printed where.
+#[derive(Clone, Copy, Debug)]
+pub struct Printer {
+    /// Output format.
+    pub format: OutputFormat,
+    /// Errors only.
+    pub quiet: bool,
+    /// Progress style actually in use.
+    pub progress: ProgressStyle,
+}
+
+/// The resolved progress style.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgressStyle {
+    /// indicatif bars on stderr.
+    Bars,
+    /// One line per event on stderr.
+    Lines,
+    /// Nothing.
+    Off,
+}
+
+impl Printer {
+    /// Resolves the progress mode against the terminal and quiet flag.
+    pub fn new(format: OutputFormat, quiet: bool, mode: ProgressMode) -> Self {
+        let progress = match (quiet, mode) {
+            (true, _) | (_, ProgressMode::None) => ProgressStyle::Off,
+            (_, ProgressMode::Bars) => ProgressStyle::Bars,
+            (_, ProgressMode::Lines) => ProgressStyle::Lines,
+            (_, ProgressMode::Auto) if std::io::stderr().is_terminal() => ProgressStyle::Bars,
+            (_, ProgressMode::Auto) => ProgressStyle::Lines,
+        };
+        Printer {
+            format,
+            quiet,
+            progress,
+        }
+    }
+
+    /// Whether results are JSON.
+    pub fn json(&self) -> bool {
+        self.format == OutputFormat::Json
+    }
+
+    /// Prints the JSON result (json mode) or the text (text mode, unless quiet).
+    pub fn result<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) {
+        if self.json() {
+            match serde_json::to_string_pretty(value) {
+                Ok(s) => println!("{s}"),
+                Err(e) => eprintln!("crossdock: cannot encode the result as JSON: {e}"),
+            }
+        } else if !self.quiet {
+            let t = text();
+            if !t.is_empty() {
+                println!("{}", t.trim_end());
+            }
+        }
+    }
+
+    /// A note on stderr (not in quiet mode).
+    pub fn note(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+}
+
+/// `12.3 MiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// Writes the completion script for `shell` to stdout.
+pub fn completions(shell: clap_complete::Shell) {
+    let mut cmd = Cli::command();
+    clap_complete::generate(shell, &mut cmd, "crossdock", &mut std::io::stdout());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_bytes() {
+        assert_eq!(bytes(0), "0 B");
+        assert_eq!(bytes(1023), "1023 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(64 * 1024 * 1024), "64.0 MiB");
+    }
+}
