@@ -137,7 +137,9 @@ impl Config {
                 }
             }
             if r.max_concurrent == Some(0) {
-                return Err(format!("registry {name:?}: max_concurrent must be at least 1"));
+                return Err(format!(
+                    "registry {name:?}: max_concurrent must be at least 1"
+                ));
             }
         }
         if cfg.retry.max_attempts == 0 {

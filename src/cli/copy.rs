@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crossdock::copy::{CopyJob, CopyOptions, CopyReport, Copier};
+use crossdock::copy::{Copier, CopyJob, CopyOptions, CopyReport};
 use crossdock::registry::Repo;
 use crossdock::types::{ImageRef, Platform};
 
@@ -118,7 +118,8 @@ pub async fn run(ctx: &Context, a: &CopyArgs) -> anyhow::Result<()> {
     let result = if a.all_tags {
         if src_ref.has_explicit_target() || dst_ref.has_explicit_target() {
             return Err(UsageError(
-                "--all-tags copies whole repositories: give SRC and DST without a tag or digest".into(),
+                "--all-tags copies whole repositories: give SRC and DST without a tag or digest"
+                    .into(),
             )
             .into());
         }
@@ -222,8 +223,17 @@ async fn all_tags(
     if out.failures.is_empty() {
         Ok(())
     } else {
-        let list: Vec<String> = out.failures.iter().map(|f| format!("{}: {}", f.tag, f.error)).collect();
-        anyhow::bail!("{} of {} tags failed:\n  {}", out.failures.len(), out.tags, list.join("\n  "))
+        let list: Vec<String> = out
+            .failures
+            .iter()
+            .map(|f| format!("{}: {}", f.tag, f.error))
+            .collect();
+        anyhow::bail!(
+            "{} of {} tags failed:\n  {}",
+            out.failures.len(),
+            out.tags,
+            list.join("\n  ")
+        )
     }
 }
 
@@ -233,16 +243,25 @@ fn summary(r: &CopyReport) -> String {
         "dry-run" => "Would copy",
         _ => "Copied",
     };
-    let mut s = format!("{verb}: {} → {}\n  digest   {}\n", r.source, r.destination, r.digest);
+    let mut s = format!(
+        "{verb}: {} → {}\n  digest   {}\n",
+        r.source, r.destination, r.digest
+    );
     if r.digest != r.source_digest {
-        s += &format!("  source   {} (index rewritten by --platform)\n", r.source_digest);
+        s += &format!(
+            "  source   {} (index rewritten by --platform)\n",
+            r.source_digest
+        );
     }
     if !r.platforms.is_empty() {
         s += &format!("  platforms {}\n", r.platforms.join(", "));
     }
     if r.status != "unchanged" {
         let rate = if r.duration_s > 0.0 {
-            format!(", {}/s", bytes((r.bytes_copied as f64 / r.duration_s) as u64))
+            format!(
+                ", {}/s",
+                bytes((r.bytes_copied as f64 / r.duration_s) as u64)
+            )
         } else {
             String::new()
         };

@@ -114,12 +114,25 @@ pub async fn run(ctx: &Context, a: &InspectArgs) -> anyhow::Result<()> {
     match media::parse(top.digest.as_str(), &top.media_type, &top.bytes)? {
         Parsed::Index(children) => {
             for c in children {
-                let p = c.platform.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
-                platforms.push(image_info(&repo, c.digest.as_str(), p, &mut seen, &mut total).await?);
+                let p = c
+                    .platform
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|| "-".into());
+                platforms
+                    .push(image_info(&repo, c.digest.as_str(), p, &mut seen, &mut total).await?);
             }
         }
         Parsed::Image { .. } => {
-            platforms.push(image_info(&repo, top.digest.as_str(), "-".into(), &mut seen, &mut total).await?);
+            platforms.push(
+                image_info(
+                    &repo,
+                    top.digest.as_str(),
+                    "-".into(),
+                    &mut seen,
+                    &mut total,
+                )
+                .await?,
+            );
         }
     }
     let out = Inspection {

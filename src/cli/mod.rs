@@ -151,12 +151,19 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
             let _ = e.print();
             return code;
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("crossdock: cannot start the async runtime: {e}");
@@ -236,7 +243,11 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
     }
     for cause in e.chain() {
         if let Some(ce) = cause.downcast_ref::<crossdock::Error>() {
-            return if ce.is_usage() { exit::USAGE } else { exit::FAILED };
+            return if ce.is_usage() {
+                exit::USAGE
+            } else {
+                exit::FAILED
+            };
         }
         if cause.downcast_ref::<UsageError>().is_some() {
             return exit::USAGE;

@@ -92,7 +92,9 @@ impl Reporter for Progress {
             return;
         }
         let bar = self.multi.add(ProgressBar::new(size));
-        bar.set_style(template("{prefix:>10} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}"));
+        bar.set_style(template(
+            "{prefix:>10} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+        ));
         bar.set_prefix(d.hex().chars().take(10).collect::<String>());
         if let Ok(mut bars) = self.bars.lock() {
             if let Some(old) = bars.insert(d.clone(), bar) {
@@ -138,7 +140,10 @@ impl Reporter for Progress {
     }
 
     fn blob_retry(&self, d: &Digest, attempt: u32, err: &Error) {
-        self.line(format!("   retry {} after attempt {attempt}: {err}", d.short()));
+        self.line(format!(
+            "   retry {} after attempt {attempt}: {err}",
+            d.short()
+        ));
     }
 
     fn manifest_pushed(&self, d: &Digest, reference: &str) {

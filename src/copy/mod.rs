@@ -179,19 +179,37 @@ impl Copier {
     /// is present at the destination.
     pub async fn copy(&self, job: CopyJob<'_>) -> Result<CopyReport> {
         let start = Instant::now();
-        let CopyJob { src, src_ref, dst, dst_ref, .. } = job;
+        let CopyJob {
+            src,
+            src_ref,
+            dst,
+            dst_ref,
+            ..
+        } = job;
         let filtering = !self.opts.platforms.is_empty();
 
         // Cheap check first: HEADs only, no pull spent when nothing changed.
-        let head = src.head_manifest(src_ref).await?.ok_or_else(|| Error::NotFound {
-            what: format!("manifest {}", job.src_name),
-            detail: "no such tag or digest at the source".into(),
-        })?;
+        let head = src
+            .head_manifest(src_ref)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: format!("manifest {}", job.src_name),
+                detail: "no such tag or digest at the source".into(),
+            })?;
         if let (false, Some(sd)) = (filtering, &head.digest) {
             if let Some(dh) = dst.head_manifest(dst_ref).await? {
                 if dh.digest.as_ref() == Some(sd) {
-                    return Ok(self.report(&job.src_name, &job.dst_name, start, sd.clone(), sd.clone(),
-                        head.media_type.clone().unwrap_or_default(), "unchanged", None, &Tally::default()));
+                    return Ok(self.report(
+                        &job.src_name,
+                        &job.dst_name,
+                        start,
+                        sd.clone(),
+                        sd.clone(),
+                        head.media_type.clone().unwrap_or_default(),
+                        "unchanged",
+                        None,
+                        &Tally::default(),
+                    ));
                 }
             }
         }
@@ -199,10 +217,14 @@ impl Copier {
         let top = src.get_manifest(src_ref).await?;
         let source_digest = top.digest.clone();
         let plan = self.plan(src, dst, top).await?;
-        let root = plan.manifests.last().cloned().ok_or_else(|| Error::InvalidManifest {
-            what: job.src_name.clone(),
-            reason: "empty manifest tree".into(),
-        })?;
+        let root = plan
+            .manifests
+            .last()
+            .cloned()
+            .ok_or_else(|| Error::InvalidManifest {
+                what: job.src_name.clone(),
+                reason: "empty manifest tree".into(),
+            })?;
         if plan.filtered {
             self.reporter.note(&format!(
                 "--platform kept {} of the source index: the destination index is rewritten, so its digest {} differs from the source's {}",
@@ -244,8 +266,17 @@ impl Copier {
             tally.bytes = todo_bytes;
             tally.manifests = plan.manifests.len();
             tally.manifests_skipped = plan.manifests_skipped;
-            return Ok(self.report(&job.src_name, &job.dst_name, start, root.digest.clone(), source_digest,
-                root.media_type.clone(), "dry-run", Some(&plan), &tally));
+            return Ok(self.report(
+                &job.src_name,
+                &job.dst_name,
+                start,
+                root.digest.clone(),
+                source_digest,
+                root.media_type.clone(),
+                "dry-run",
+                Some(&plan),
+                &tally,
+            ));
         }
 
         self.reporter.planned(todo.len(), todo_bytes);
@@ -269,14 +300,27 @@ impl Copier {
         let n = plan.manifests.len();
         for (i, m) in plan.manifests.iter().enumerate() {
             let is_root = i + 1 == n;
-            let reference = if is_root { dst_ref.to_string() } else { m.digest.to_string() };
+            let reference = if is_root {
+                dst_ref.to_string()
+            } else {
+                m.digest.to_string()
+            };
             dst.put_manifest(&reference, m, is_root).await?;
             self.reporter.manifest_pushed(&m.digest, &reference);
         }
         tally.manifests = n;
         tally.manifests_skipped = plan.manifests_skipped;
-        Ok(self.report(&job.src_name, &job.dst_name, start, root.digest.clone(), source_digest,
-            root.media_type.clone(), "copied", Some(&plan), &tally))
+        Ok(self.report(
+            &job.src_name,
+            &job.dst_name,
+            start,
+            root.digest.clone(),
+            source_digest,
+            root.media_type.clone(),
+            "copied",
+            Some(&plan),
+            &tally,
+        ))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -327,7 +371,8 @@ impl Copier {
             top = self.filter_index(&top)?;
             plan.filtered = true;
         } else if !self.opts.platforms.is_empty() {
-            self.reporter.note("the source is a single-platform image: --platform has nothing to filter");
+            self.reporter
+                .note("the source is a single-platform image: --platform has nothing to filter");
         }
         // Iterative depth-first walk; a manifest is pushed after its children.
         enum Step {
@@ -437,7 +482,10 @@ impl Copier {
         let mut permits = vec![self.jobs.clone().acquire_owned().await.map_err(closed)?];
         // Source and destination host permits are taken together, in a fixed
         // (name) order so two opposite copies cannot deadlock.
-        let mut hosts: Vec<_> = [src.permits(), dst.permits()].into_iter().flatten().collect();
+        let mut hosts: Vec<_> = [src.permits(), dst.permits()]
+            .into_iter()
+            .flatten()
+            .collect();
         hosts.sort_by(|a, b| a.0.cmp(&b.0));
         hosts.dedup_by(|a, b| a.0 == b.0);
         for (_, sem) in hosts {
@@ -464,7 +512,11 @@ impl Copier {
     async fn transfer(&self, src: &Repo, dst: &Repo, b: &Descriptor) -> Result<BlobOutcome> {
         let _permits = self.acquire(src, dst).await?;
         let local_gate = Backoff::default();
-        let gate = dst.client().or(src.client()).map(|c| &c.backoff).unwrap_or(&local_gate);
+        let gate = dst
+            .client()
+            .or(src.client())
+            .map(|c| &c.backoff)
+            .unwrap_or(&local_gate);
         let mount_from = dst.mount_source(src);
         let reporter = self.reporter.clone();
         with_retries(
@@ -481,8 +533,12 @@ impl Copier {
                 }
                 self.reporter.blob_started(&b.digest, b.size);
                 let body = src.get_blob(&b.digest).await?;
-                let (verifying, failure) = Verifying::new(body, b.digest.clone(), b.size, self.reporter.clone());
-                match dst.finish_upload(target, &b.digest, b.size, verifying.boxed()).await {
+                let (verifying, failure) =
+                    Verifying::new(body, b.digest.clone(), b.size, self.reporter.clone());
+                match dst
+                    .finish_upload(target, &b.digest, b.size, verifying.boxed())
+                    .await
+                {
                     Ok(()) => Ok(BlobOutcome::Copied),
                     // The stream's own error (digest mismatch, source reset)
                     // explains the failure better than the upload's.

@@ -38,11 +38,17 @@ pub struct Verifying {
     size: u64,
     reporter: Arc<dyn Reporter>,
     failure: FailureSlot,
+    failed: bool,
 }
 
 impl Verifying {
     /// Wraps `inner`; the slot receives the error that ends the stream.
-    pub fn new(inner: ByteStream, digest: Digest, size: u64, reporter: Arc<dyn Reporter>) -> (Self, FailureSlot) {
+    pub fn new(
+        inner: ByteStream,
+        digest: Digest,
+        size: u64,
+        reporter: Arc<dyn Reporter>,
+    ) -> (Self, FailureSlot) {
         let failure = FailureSlot::default();
         (
             Verifying {
@@ -52,6 +58,7 @@ impl Verifying {
                 size,
                 reporter,
                 failure: failure.clone(),
+                failed: false,
             },
             failure,
         )
@@ -59,6 +66,7 @@ impl Verifying {
 
     fn fail(&mut self, e: Error) -> Poll<Option<Result<Bytes>>> {
         self.verifier = None;
+        self.failed = true;
         // The upload sees a copy of the message; the slot keeps the typed error.
         let shown = Error::DigestMismatch {
             digest: self.digest.to_string(),
@@ -74,27 +82,45 @@ impl Stream for Verifying {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        if this.verifier.is_none() {
+        if this.failed {
             return Poll::Ready(None);
         }
         match this.inner.as_mut().poll_next(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(Ok(chunk))) => {
-                if let Some(v) = this.verifier.as_mut() {
-                    v.update(&chunk);
-                    if v.len() > this.size {
-                        let e = Error::DigestMismatch {
-                            digest: this.digest.to_string(),
-                            detail: format!("more than the {} bytes the manifest declares", this.size),
-                        };
-                        return this.fail(e);
+                let Some(v) = this.verifier.as_mut() else {
+                    let e = Error::DigestMismatch {
+                        digest: this.digest.to_string(),
+                        detail: format!("more than the {} bytes the manifest declares", this.size),
+                    };
+                    return this.fail(e);
+                };
+                v.update(&chunk);
+                if v.len() > this.size {
+                    let e = Error::DigestMismatch {
+                        digest: this.digest.to_string(),
+                        detail: format!("more than the {} bytes the manifest declares", this.size),
+                    };
+                    return this.fail(e);
+                }
+                // Verify on the last byte, before handing over the last
+                // chunk: an HTTP client stops polling a body once it has
+                // Content-Length bytes, so the end of the stream may never be
+                // seen, and a bad blob must not reach the registry whole.
+                if v.len() == this.size {
+                    if let Some(v) = this.verifier.take() {
+                        if let Err(e) = v.verify(&this.digest, Some(this.size)) {
+                            return this.fail(e);
+                        }
                     }
                 }
-                this.reporter.blob_progress(&this.digest, chunk.len() as u64);
+                this.reporter
+                    .blob_progress(&this.digest, chunk.len() as u64);
                 Poll::Ready(Some(Ok(chunk)))
             }
             Poll::Ready(Some(Err(e))) => this.fail(e),
             Poll::Ready(None) => match this.verifier.take() {
+                // Fewer bytes than declared (or a zero-byte blob).
                 Some(v) => match v.verify(&this.digest, Some(this.size)) {
                     Ok(()) => Poll::Ready(None),
                     Err(e) => this.fail(e),

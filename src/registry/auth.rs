@@ -98,7 +98,8 @@ fn parse_params(s: &str) -> HashMap<String, String> {
         while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
             chars.next();
         }
-        let key: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ',')).collect();
+        let key: String =
+            std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ',')).collect();
         if key.is_empty() {
             break;
         }
@@ -214,7 +215,9 @@ impl CredentialStore {
         let docker_config = std::env::var_os("DOCKER_CONFIG")
             .filter(|v| !v.is_empty())
             .map(|d| PathBuf::from(d).join("config.json"))
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker/config.json")));
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker/config.json"))
+            });
         let nonempty = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         CredentialStore {
             docker_config,
@@ -323,7 +326,11 @@ async fn run_helper(helper: &str, host: &str) -> Result<Option<Credential>, Erro
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .map_err(|e| fail(format!("cannot run {program}: {e} (is it installed and on PATH?)")))?;
+        .map_err(|e| {
+            fail(format!(
+                "cannot run {program}: {e} (is it installed and on PATH?)"
+            ))
+        })?;
     if let Some(mut stdin) = child.stdin.take() {
         stdin
             .write_all(host.as_bytes())
@@ -367,7 +374,10 @@ mod tests {
                 service: Some("registry.docker.io".into())
             })
         );
-        assert_eq!(parse_challenge(r#"Basic realm="basic-realm""#), Some(Challenge::Basic));
+        assert_eq!(
+            parse_challenge(r#"Basic realm="basic-realm""#),
+            Some(Challenge::Basic)
+        );
         assert_eq!(parse_challenge("Negotiate"), None);
         assert_eq!(parse_challenge("Bearer service=x"), None);
     }

@@ -17,7 +17,9 @@ use url::Url;
 
 use crate::config::{RegistryConfig, RetryConfig};
 use crate::error::{Error, Result};
-use crate::registry::auth::{parse_challenge, Challenge, Credential, CredentialStore, Token, TokenResponse};
+use crate::registry::auth::{
+    parse_challenge, Challenge, Credential, CredentialStore, Token, TokenResponse,
+};
 use crate::types::reference::{DOCKER_HUB, DOCKER_HUB_API};
 
 /// Access a request needs, as token scopes.
@@ -240,7 +242,11 @@ impl RegistryClient {
         let base = match &settings.endpoint {
             Some(ep) => ep.clone(),
             None => {
-                let host = if name == DOCKER_HUB { DOCKER_HUB_API } else { name };
+                let host = if name == DOCKER_HUB {
+                    DOCKER_HUB_API
+                } else {
+                    name
+                };
                 let scheme = if settings.insecure { "http" } else { "https" };
                 format!("{scheme}://{host}")
             }
@@ -290,10 +296,8 @@ impl RegistryClient {
     /// `base/v2/<tail>`.
     pub fn url(&self, tail: &str) -> Result<Url> {
         let base = self.base.as_str().trim_end_matches('/');
-        Url::parse(&format!("{base}/v2/{tail}")).map_err(|e| Error::Usage(format!(
-            "cannot build a URL for {}: {e}",
-            self.name
-        )))
+        Url::parse(&format!("{base}/v2/{tail}"))
+            .map_err(|e| Error::Usage(format!("cannot build a URL for {}: {e}", self.name)))
     }
 
     async fn credentials(&self) -> Result<Option<Credential>> {
@@ -304,7 +308,11 @@ impl RegistryClient {
     }
 
     /// The Authorization header for `scope`, fetching a token if needed.
-    async fn authorization(&self, scope: &Scope, repo: Option<&str>) -> Result<Option<HeaderValue>> {
+    async fn authorization(
+        &self,
+        scope: &Scope,
+        repo: Option<&str>,
+    ) -> Result<Option<HeaderValue>> {
         let challenge = self.challenge.lock().await.clone();
         let value = match challenge {
             None => return Ok(None),
@@ -330,7 +338,9 @@ impl RegistryClient {
                 let token = match cached {
                     Some(t) => t,
                     None => {
-                        let t = self.fetch_token(&realm, service.as_deref(), scope, repo).await?;
+                        let t = self
+                            .fetch_token(&realm, service.as_deref(), scope, repo)
+                            .await?;
                         let v = t.value.clone();
                         self.tokens.lock().await.insert(key, t);
                         v
@@ -339,10 +349,12 @@ impl RegistryClient {
                 format!("Bearer {}", token.expose())
             }
         };
-        let mut hv = HeaderValue::from_str(&value).map_err(|_| Error::Usage(format!(
-            "credentials for {} contain characters that cannot go in an HTTP header",
-            self.name
-        )))?;
+        let mut hv = HeaderValue::from_str(&value).map_err(|_| {
+            Error::Usage(format!(
+                "credentials for {} contain characters that cannot go in an HTTP header",
+                self.name
+            ))
+        })?;
         hv.set_sensitive(true);
         Ok(Some(hv))
     }
@@ -377,48 +389,60 @@ impl RegistryClient {
         }
         let creds = self.credentials().await?;
         let gate = Backoff::default();
-        with_retries(&self.retry, &gate, |_, _| {}, |_| async {
-            let mut req = self.http.get(url.clone());
-            if let Some(c) = &creds {
-                let mut hv = HeaderValue::from_str(&c.basic_header()).map_err(|_| {
-                    Error::Usage("credentials cannot go in an HTTP header".into())
+        with_retries(
+            &self.retry,
+            &gate,
+            |_, _| {},
+            |_| async {
+                let mut req = self.http.get(url.clone());
+                if let Some(c) = &creds {
+                    let mut hv = HeaderValue::from_str(&c.basic_header()).map_err(|_| {
+                        Error::Usage("credentials cannot go in an HTTP header".into())
+                    })?;
+                    hv.set_sensitive(true);
+                    req = req.header(AUTHORIZATION, hv);
+                }
+                let resp = req.send().await.map_err(|e| Error::Connect {
+                    method: "GET".into(),
+                    url: strip_query(&url),
+                    source: e.without_url(),
                 })?;
-                hv.set_sensitive(true);
-                req = req.header(AUTHORIZATION, hv);
-            }
-            let resp = req.send().await.map_err(|e| Error::Connect {
-                method: "GET".into(),
-                url: strip_query(&url),
-                source: e.without_url(),
-            })?;
-            let status = resp.status();
-            if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-                let detail = error_detail(resp).await;
-                let who = creds
-                    .as_ref()
-                    .map(|c| format!("user {:?} from {}", c.username, c.source))
-                    .unwrap_or_else(|| "anonymous".into());
-                return Err(Error::Unauthorized {
+                let status = resp.status();
+                if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+                    let detail = error_detail(resp).await;
+                    let who = creds
+                        .as_ref()
+                        .map(|c| format!("user {:?} from {}", c.username, c.source))
+                        .unwrap_or_else(|| "anonymous".into());
+                    return Err(Error::Unauthorized {
+                        host: self.name.clone(),
+                        repository: repo.map(str::to_string),
+                        detail: format!(
+                            "token server refused {who} (HTTP {}){}",
+                            status.as_u16(),
+                            if detail.is_empty() {
+                                String::new()
+                            } else {
+                                format!(": {detail}")
+                            }
+                        ),
+                    });
+                }
+                if !status.is_success() {
+                    return Err(status_error(&Method::GET, &url, "token", resp).await);
+                }
+                let body: TokenResponse = resp.json().await.map_err(|e| Error::Unauthorized {
                     host: self.name.clone(),
                     repository: repo.map(str::to_string),
-                    detail: format!("token server refused {who} (HTTP {}){}", status.as_u16(),
-                        if detail.is_empty() { String::new() } else { format!(": {detail}") }),
-                });
-            }
-            if !status.is_success() {
-                return Err(status_error(&Method::GET, &url, "token", resp).await);
-            }
-            let body: TokenResponse = resp.json().await.map_err(|e| Error::Unauthorized {
-                host: self.name.clone(),
-                repository: repo.map(str::to_string),
-                detail: format!("token server answer is not JSON: {e}"),
-            })?;
-            body.into_token().ok_or_else(|| Error::Unauthorized {
-                host: self.name.clone(),
-                repository: repo.map(str::to_string),
-                detail: "token server answered without a token".into(),
-            })
-        })
+                    detail: format!("token server answer is not JSON: {e}"),
+                })?;
+                body.into_token().ok_or_else(|| Error::Unauthorized {
+                    host: self.name.clone(),
+                    repository: repo.map(str::to_string),
+                    detail: "token server answered without a token".into(),
+                })
+            },
+        )
         .await
     }
 
@@ -435,7 +459,8 @@ impl RegistryClient {
     }
 
     fn same_host(&self, url: &Url) -> bool {
-        url.host_str() == self.base.host_str() && url.port_or_known_default() == self.base.port_or_known_default()
+        url.host_str() == self.base.host_str()
+            && url.port_or_known_default() == self.base.port_or_known_default()
     }
 
     /// Sends once with auth; on a 401 learns the challenge, refreshes
@@ -469,13 +494,20 @@ impl RegistryClient {
                 }
                 let detail = error_detail(resp).await;
                 let who = match self.credentials().await? {
-                    Some(c) => format!("credentials of user {:?} from {} were refused", c.username, c.source),
+                    Some(c) => format!(
+                        "credentials of user {:?} from {} were refused",
+                        c.username, c.source
+                    ),
                     None => "no credentials configured".to_string(),
                 };
                 return Err(Error::Unauthorized {
                     host: self.name.clone(),
                     repository: repo.map(str::to_string),
-                    detail: if detail.is_empty() { who } else { format!("{who}: {detail}") },
+                    detail: if detail.is_empty() {
+                        who
+                    } else {
+                        format!("{who}: {detail}")
+                    },
                 });
             }
             return Ok(resp);
@@ -486,25 +518,30 @@ impl RegistryClient {
     /// 5xx) and connection failures are retried. Other statuses are returned
     /// for the caller to interpret.
     pub async fn send(&self, r: Req<'_>) -> Result<Response> {
-        with_retries(&self.retry, &self.backoff, |_, _| {}, |_| async {
-            let resp = self
-                .send_authed(&r.method, &r.url, r.scope, r.repo, || {
-                    let mut b = self
-                        .http
-                        .request(r.method.clone(), r.url.clone())
-                        .headers(r.headers.clone());
-                    if let Some(body) = &r.body {
-                        b = b.body(body.clone());
-                    }
-                    b
-                })
-                .await?;
-            let status = resp.status().as_u16();
-            if matches!(status, 408 | 429 | 500..=599) {
-                return Err(status_error(&r.method, &r.url, "request", resp).await);
-            }
-            Ok(resp)
-        })
+        with_retries(
+            &self.retry,
+            &self.backoff,
+            |_, _| {},
+            |_| async {
+                let resp = self
+                    .send_authed(&r.method, &r.url, r.scope, r.repo, || {
+                        let mut b = self
+                            .http
+                            .request(r.method.clone(), r.url.clone())
+                            .headers(r.headers.clone());
+                        if let Some(body) = &r.body {
+                            b = b.body(body.clone());
+                        }
+                        b
+                    })
+                    .await?;
+                let status = resp.status().as_u16();
+                if matches!(status, 408 | 429 | 500..=599) {
+                    return Err(status_error(&r.method, &r.url, "request", resp).await);
+                }
+                Ok(resp)
+            },
+        )
         .await
     }
 
@@ -520,7 +557,11 @@ impl RegistryClient {
         scope: &Scope,
         repo: Option<&str>,
     ) -> Result<Response> {
-        let mut req = self.http.request(method.clone(), url.clone()).headers(headers).body(body);
+        let mut req = self
+            .http
+            .request(method.clone(), url.clone())
+            .headers(headers)
+            .body(body);
         if self.same_host(url) {
             if let Some(auth) = self.authorization(scope, repo).await? {
                 req = req.header(AUTHORIZATION, auth);

@@ -76,7 +76,10 @@ impl Layout {
         let entries = Self::entries(&index);
         let pick = |e: &Value| -> Option<(Digest, Option<String>)> {
             let d = e.get("digest")?.as_str()?.parse().ok()?;
-            let mt = e.get("mediaType").and_then(|m| m.as_str()).map(str::to_string);
+            let mt = e
+                .get("mediaType")
+                .and_then(|m| m.as_str())
+                .map(str::to_string);
             Some((d, mt))
         };
         if reference.is_empty() {
@@ -94,10 +97,17 @@ impl Layout {
             let mt = entries
                 .iter()
                 .find(|e| e.get("digest").and_then(|x| x.as_str()) == Some(d.as_str()))
-                .and_then(|e| e.get("mediaType").and_then(|m| m.as_str()).map(str::to_string));
+                .and_then(|e| {
+                    e.get("mediaType")
+                        .and_then(|m| m.as_str())
+                        .map(str::to_string)
+                });
             return Ok(Some((d, mt)));
         }
-        Ok(entries.iter().find(|e| Self::ref_name(e) == Some(reference)).and_then(pick))
+        Ok(entries
+            .iter()
+            .find(|e| Self::ref_name(e) == Some(reference))
+            .and_then(pick))
     }
 
     /// HEAD a manifest by tag or digest.
@@ -119,10 +129,13 @@ impl Layout {
     /// Reads and verifies a manifest.
     pub async fn get_manifest(&self, reference: &str) -> Result<Manifest> {
         let what = format!("manifest {reference:?} in oci:{}", self.root.display());
-        let (d, mt) = self.resolve(reference).await?.ok_or_else(|| Error::NotFound {
-            what: what.clone(),
-            detail: String::new(),
-        })?;
+        let (d, mt) = self
+            .resolve(reference)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: what.clone(),
+                detail: String::new(),
+            })?;
         let p = self.blob_path(&d);
         let bytes = match tokio::fs::read(&p).await {
             Ok(b) => Bytes::from(b),
@@ -155,16 +168,23 @@ impl Layout {
 
     async fn write_atomic(&self, dest: &Path, data: &[u8]) -> Result<()> {
         let dir = dest.parent().unwrap_or(&self.root);
-        tokio::fs::create_dir_all(dir).await.map_err(|e| Error::io(dir, e))?;
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| Error::io(dir, e))?;
         let tmp = dir.join(format!(".tmp-{}", fastrand::u64(..)));
-        tokio::fs::write(&tmp, data).await.map_err(|e| Error::io(&tmp, e))?;
-        tokio::fs::rename(&tmp, dest).await.map_err(|e| Error::io(dest, e))
+        tokio::fs::write(&tmp, data)
+            .await
+            .map_err(|e| Error::io(&tmp, e))?;
+        tokio::fs::rename(&tmp, dest)
+            .await
+            .map_err(|e| Error::io(dest, e))
     }
 
     async fn ensure_layout_file(&self) -> Result<()> {
         let p = self.root.join("oci-layout");
         if tokio::fs::metadata(&p).await.is_err() {
-            self.write_atomic(&p, br#"{"imageLayoutVersion":"1.0.0"}"#).await?;
+            self.write_atomic(&p, br#"{"imageLayoutVersion":"1.0.0"}"#)
+                .await?;
         }
         Ok(())
     }
@@ -206,7 +226,8 @@ impl Layout {
             what: "index.json".into(),
             reason: e.to_string(),
         })?;
-        self.write_atomic(&self.root.join("index.json"), &bytes).await
+        self.write_atomic(&self.root.join("index.json"), &bytes)
+            .await
     }
 
     /// Size of a blob if present.
@@ -241,15 +262,21 @@ impl Layout {
     pub async fn write_blob(&self, d: &Digest, mut body: ByteStream) -> Result<()> {
         let dest = self.blob_path(d);
         let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
-        tokio::fs::create_dir_all(&dir).await.map_err(|e| Error::io(&dir, e))?;
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| Error::io(&dir, e))?;
         let tmp = dir.join(format!(".tmp-{}-{}", d.hex(), fastrand::u64(..)));
         let result = async {
-            let mut f = tokio::fs::File::create(&tmp).await.map_err(|e| Error::io(&tmp, e))?;
+            let mut f = tokio::fs::File::create(&tmp)
+                .await
+                .map_err(|e| Error::io(&tmp, e))?;
             while let Some(chunk) = body.next().await {
                 f.write_all(&chunk?).await.map_err(|e| Error::io(&tmp, e))?;
             }
             f.flush().await.map_err(|e| Error::io(&tmp, e))?;
-            tokio::fs::rename(&tmp, &dest).await.map_err(|e| Error::io(&dest, e))
+            tokio::fs::rename(&tmp, &dest)
+                .await
+                .map_err(|e| Error::io(&dest, e))
         }
         .await;
         if result.is_err() {

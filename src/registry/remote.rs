@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, LINK, LOCATION};
+use reqwest::header::{
+    HeaderMap, HeaderValue, ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, LINK, LOCATION,
+};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
@@ -47,7 +49,11 @@ fn with_digest(url: &Url, d: &Digest) -> Url {
 
 impl Remote {
     fn what(&self, kind: &str, reference: &str) -> String {
-        let sep = if reference.contains(':') && reference.starts_with("sha") { "@" } else { ":" };
+        let sep = if reference.contains(':') && reference.starts_with("sha") {
+            "@"
+        } else {
+            ":"
+        };
         format!("{kind} {}/{}{sep}{reference}", self.client.name, self.repo)
     }
 
@@ -73,30 +79,49 @@ impl Remote {
 
     /// HEAD a manifest; `None` when the registry says 404.
     pub async fn head_manifest(&self, reference: &str) -> Result<Option<ManifestHead>> {
-        let url = self.client.url(&format!("{}/manifests/{reference}", self.repo))?;
+        let url = self
+            .client
+            .url(&format!("{}/manifests/{reference}", self.repo))?;
         let resp = self
-            .request(Method::HEAD, url.clone(), accept(), None, &Scope::pull(&self.repo))
+            .request(
+                Method::HEAD,
+                url.clone(),
+                accept(),
+                None,
+                &Scope::pull(&self.repo),
+            )
             .await?;
         if resp.status() == StatusCode::NOT_FOUND {
             return Ok(None);
         }
         if !resp.status().is_success() {
-            return Err(status_error(&Method::HEAD, &url, &self.what("manifest", reference), resp).await);
+            return Err(
+                status_error(&Method::HEAD, &url, &self.what("manifest", reference), resp).await,
+            );
         }
         let h = resp.headers();
         Ok(Some(ManifestHead {
             digest: header_str(h, "docker-content-digest").and_then(|d| d.parse().ok()),
-            media_type: header_str(h, "content-type").map(|c| c.split(';').next().unwrap_or(c).trim().to_string()),
+            media_type: header_str(h, "content-type")
+                .map(|c| c.split(';').next().unwrap_or(c).trim().to_string()),
             size: header_str(h, "content-length").and_then(|s| s.parse().ok()),
         }))
     }
 
     /// GET a manifest; its digest is computed from the bytes received.
     pub async fn get_manifest(&self, reference: &str) -> Result<Manifest> {
-        let url = self.client.url(&format!("{}/manifests/{reference}", self.repo))?;
+        let url = self
+            .client
+            .url(&format!("{}/manifests/{reference}", self.repo))?;
         let what = self.what("manifest", reference);
         let resp = self
-            .request(Method::GET, url.clone(), accept(), None, &Scope::pull(&self.repo))
+            .request(
+                Method::GET,
+                url.clone(),
+                accept(),
+                None,
+                &Scope::pull(&self.repo),
+            )
             .await?;
         if !resp.status().is_success() {
             return Err(status_error(&Method::GET, &url, &what, resp).await);
@@ -137,7 +162,9 @@ impl Remote {
 
     /// PUT a manifest's exact bytes.
     pub async fn put_manifest(&self, reference: &str, m: &Manifest) -> Result<()> {
-        let url = self.client.url(&format!("{}/manifests/{reference}", self.repo))?;
+        let url = self
+            .client
+            .url(&format!("{}/manifests/{reference}", self.repo))?;
         let mut h = HeaderMap::new();
         h.insert(
             CONTENT_TYPE,
@@ -147,10 +174,18 @@ impl Remote {
             })?,
         );
         let resp = self
-            .request(Method::PUT, url.clone(), h, Some(m.bytes.clone()), &Scope::push(&self.repo))
+            .request(
+                Method::PUT,
+                url.clone(),
+                h,
+                Some(m.bytes.clone()),
+                &Scope::push(&self.repo),
+            )
             .await?;
         if !resp.status().is_success() {
-            return Err(status_error(&Method::PUT, &url, &self.what("manifest", reference), resp).await);
+            return Err(
+                status_error(&Method::PUT, &url, &self.what("manifest", reference), resp).await,
+            );
         }
         Ok(())
     }
@@ -159,7 +194,13 @@ impl Remote {
     pub async fn blob_size(&self, d: &Digest) -> Result<Option<u64>> {
         let url = self.client.url(&format!("{}/blobs/{d}", self.repo))?;
         let resp = self
-            .request(Method::HEAD, url.clone(), HeaderMap::new(), None, &Scope::pull(&self.repo))
+            .request(
+                Method::HEAD,
+                url.clone(),
+                HeaderMap::new(),
+                None,
+                &Scope::pull(&self.repo),
+            )
             .await?;
         match resp.status() {
             StatusCode::NOT_FOUND => Ok(None),
@@ -176,10 +217,18 @@ impl Remote {
     pub async fn get_blob(&self, d: &Digest) -> Result<ByteStream> {
         let url = self.client.url(&format!("{}/blobs/{d}", self.repo))?;
         let resp = self
-            .request(Method::GET, url.clone(), HeaderMap::new(), None, &Scope::pull(&self.repo))
+            .request(
+                Method::GET,
+                url.clone(),
+                HeaderMap::new(),
+                None,
+                &Scope::pull(&self.repo),
+            )
             .await?;
         if !resp.status().is_success() {
-            return Err(status_error(&Method::GET, &url, &self.what("blob", d.as_str()), resp).await);
+            return Err(
+                status_error(&Method::GET, &url, &self.what("blob", d.as_str()), resp).await,
+            );
         }
         let shown = url.to_string();
         Ok(resp
@@ -204,7 +253,9 @@ impl Remote {
         }
         let mut h = HeaderMap::new();
         h.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
-        let resp = self.request(Method::POST, url.clone(), h, None, &scope).await?;
+        let resp = self
+            .request(Method::POST, url.clone(), h, None, &scope)
+            .await?;
         match resp.status() {
             StatusCode::CREATED if mount_from.is_some() => Ok(UploadTarget::Mounted),
             StatusCode::ACCEPTED => {
@@ -224,34 +275,70 @@ impl Remote {
                 })?;
                 Ok(UploadTarget::Session(loc))
             }
-            _ => Err(status_error(&Method::POST, &url, &format!("upload to {}/{}", self.client.name, self.repo), resp).await),
+            _ => Err(status_error(
+                &Method::POST,
+                &url,
+                &format!("upload to {}/{}", self.client.name, self.repo),
+                resp,
+            )
+            .await),
         }
     }
 
     /// Sends the bytes to an upload session and commits the blob.
-    pub async fn upload(&self, session: Url, d: &Digest, size: u64, body: ByteStream) -> Result<()> {
+    pub async fn upload(
+        &self,
+        session: Url,
+        d: &Digest,
+        size: u64,
+        body: ByteStream,
+    ) -> Result<()> {
         match self.client.settings().chunk_size {
             Some(chunk) => self.upload_chunked(session, d, chunk, body).await,
             None => self.upload_monolithic(session, d, size, body).await,
         }
     }
 
-    async fn upload_monolithic(&self, session: Url, d: &Digest, size: u64, body: ByteStream) -> Result<()> {
+    async fn upload_monolithic(
+        &self,
+        session: Url,
+        d: &Digest,
+        size: u64,
+        body: ByteStream,
+    ) -> Result<()> {
         let url = with_digest(&session, d);
         let mut h = HeaderMap::new();
-        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        h.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
         h.insert(CONTENT_LENGTH, HeaderValue::from(size));
         let resp = self
             .client
-            .send_stream(Method::PUT, &url, h, reqwest::Body::wrap_stream(body), &Scope::push(&self.repo), Some(&self.repo))
+            .send_stream(
+                Method::PUT,
+                &url,
+                h,
+                reqwest::Body::wrap_stream(body),
+                &Scope::push(&self.repo),
+                Some(&self.repo),
+            )
             .await?;
         if !resp.status().is_success() {
-            return Err(status_error(&Method::PUT, &url, &self.what("blob", d.as_str()), resp).await);
+            return Err(
+                status_error(&Method::PUT, &url, &self.what("blob", d.as_str()), resp).await,
+            );
         }
         Ok(())
     }
 
-    async fn upload_chunked(&self, session: Url, d: &Digest, chunk: u64, mut body: ByteStream) -> Result<()> {
+    async fn upload_chunked(
+        &self,
+        session: Url,
+        d: &Digest,
+        chunk: u64,
+        mut body: ByteStream,
+    ) -> Result<()> {
         let chunk = usize::try_from(chunk).unwrap_or(usize::MAX);
         let scope = Scope::push(&self.repo);
         let mut url = session;
@@ -277,19 +364,39 @@ impl Remote {
             let part = buf.split_to(take).freeze();
             let end = offset + part.len() as u64 - 1;
             let mut h = HeaderMap::new();
-            h.insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+            h.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
             h.insert(CONTENT_LENGTH, HeaderValue::from(part.len()));
             h.insert(
                 "content-range",
-                HeaderValue::from_str(&format!("{offset}-{end}")).map_err(|_| Error::Usage("bad range".into()))?,
+                HeaderValue::from_str(&format!("{offset}-{end}"))
+                    .map_err(|_| Error::Usage("bad range".into()))?,
             );
             let resp = self
                 .client
-                .send_stream(Method::PATCH, &url, h, reqwest::Body::from(part), &scope, Some(&self.repo))
+                .send_stream(
+                    Method::PATCH,
+                    &url,
+                    h,
+                    reqwest::Body::from(part),
+                    &scope,
+                    Some(&self.repo),
+                )
                 .await?;
             // The spec says 202; ECR may answer 201. Both mean "chunk stored".
-            if !matches!(resp.status(), StatusCode::ACCEPTED | StatusCode::CREATED | StatusCode::NO_CONTENT) {
-                return Err(status_error(&Method::PATCH, &url, &self.what("blob", d.as_str()), resp).await);
+            if !matches!(
+                resp.status(),
+                StatusCode::ACCEPTED | StatusCode::CREATED | StatusCode::NO_CONTENT
+            ) {
+                return Err(status_error(
+                    &Method::PATCH,
+                    &url,
+                    &self.what("blob", d.as_str()),
+                    resp,
+                )
+                .await);
             }
             if let Some(loc) = header_str(resp.headers(), LOCATION.as_str()) {
                 if let Ok(next) = url.join(loc) {
@@ -306,10 +413,19 @@ impl Remote {
         h.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
         let resp = self
             .client
-            .send_stream(Method::PUT, &put, h, reqwest::Body::from(Bytes::new()), &scope, Some(&self.repo))
+            .send_stream(
+                Method::PUT,
+                &put,
+                h,
+                reqwest::Body::from(Bytes::new()),
+                &scope,
+                Some(&self.repo),
+            )
             .await?;
         if !resp.status().is_success() {
-            return Err(status_error(&Method::PUT, &put, &self.what("blob", d.as_str()), resp).await);
+            return Err(
+                status_error(&Method::PUT, &put, &self.what("blob", d.as_str()), resp).await,
+            );
         }
         Ok(())
     }
@@ -321,17 +437,36 @@ impl Remote {
             tags: Option<Vec<String>>,
         }
         let mut out = Vec::new();
-        let mut url = self.client.url(&format!("{}/tags/list?n=1000", self.repo))?;
+        let mut url = self
+            .client
+            .url(&format!("{}/tags/list?n=1000", self.repo))?;
         for _ in 0..10_000 {
             let resp = self
-                .request(Method::GET, url.clone(), HeaderMap::new(), None, &Scope::pull(&self.repo))
+                .request(
+                    Method::GET,
+                    url.clone(),
+                    HeaderMap::new(),
+                    None,
+                    &Scope::pull(&self.repo),
+                )
                 .await?;
             if !resp.status().is_success() {
-                return Err(status_error(&Method::GET, &url, &format!("repository {}/{}", self.client.name, self.repo), resp).await);
+                return Err(status_error(
+                    &Method::GET,
+                    &url,
+                    &format!("repository {}/{}", self.client.name, self.repo),
+                    resp,
+                )
+                .await);
             }
             let next = header_str(resp.headers(), LINK.as_str())
                 .and_then(|l| l.split(';').next())
-                .map(|l| l.trim().trim_start_matches('<').trim_end_matches('>').to_string());
+                .map(|l| {
+                    l.trim()
+                        .trim_start_matches('<')
+                        .trim_end_matches('>')
+                        .to_string()
+                });
             let list: TagList = resp.json().await.map_err(|e| Error::InvalidManifest {
                 what: format!("tag list of {}", self.repo),
                 reason: e.to_string(),

@@ -3,8 +3,9 @@
 //! that finds every descriptor, whatever nesting the image uses.
 
 use oci_client::manifest::{
-    ImageIndexEntry, OciDescriptor, OciImageIndex, OciImageManifest, IMAGE_MANIFEST_LIST_MEDIA_TYPE,
-    IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE,
+    ImageIndexEntry, OciDescriptor, OciImageIndex, OciImageManifest,
+    IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE,
+    OCI_IMAGE_MEDIA_TYPE,
 };
 
 use crate::error::Error;

@@ -188,7 +188,14 @@ impl ImageRef {
 
 fn parse_layout(input: &str, rest: &str) -> Result<LayoutRef, Error> {
     let (path, tag, digest) = if let Some((p, d)) = rest.rsplit_once('@') {
-        (p, None, Some(d.parse::<Digest>().map_err(|e| invalid(input, e.to_string()))?))
+        (
+            p,
+            None,
+            Some(
+                d.parse::<Digest>()
+                    .map_err(|e| invalid(input, e.to_string()))?,
+            ),
+        )
     } else {
         match rest.rsplit_once(':') {
             Some((p, t)) if !t.contains('/') => (p, Some(t.to_string()), None),
@@ -218,7 +225,8 @@ fn parse_registry(input: &str) -> Result<RegistryRef, Error> {
     let explicit_tag = name_part.contains(':');
     if let Some((_, d)) = s.split_once('@') {
         // Our own digest check gives the clearer message.
-        d.parse::<Digest>().map_err(|e| invalid(input, e.to_string()))?;
+        d.parse::<Digest>()
+            .map_err(|e| invalid(input, e.to_string()))?;
     }
     let r = oci_client::Reference::from_str(s).map_err(|e| invalid(input, e.to_string()))?;
     let mut registry = r.registry().to_string();
@@ -286,7 +294,10 @@ mod tests {
         let r = reg("acme/api:v1");
         assert_eq!(r.repository, "acme/api");
         assert_eq!(reg("index.docker.io/library/redis:7").registry, "docker.io");
-        assert_eq!(reg("docker://docker.io/library/redis:7").tag.as_deref(), Some("7"));
+        assert_eq!(
+            reg("docker://docker.io/library/redis:7").tag.as_deref(),
+            Some("7")
+        );
     }
 
     #[test]
@@ -343,7 +354,10 @@ mod tests {
             "//x",
             "nginx:tag@",
         ] {
-            assert!(bad.parse::<ImageRef>().is_err(), "{bad:?} should be refused");
+            assert!(
+                bad.parse::<ImageRef>().is_err(),
+                "{bad:?} should be refused"
+            );
         }
     }
 }

@@ -1,0 +1,163 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_crossdock_global_optspecs
+    string join \n config= o/output= q/quiet progress= h/help V/version
+end
+
+function __fish_crossdock_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_crossdock_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_crossdock_using_subcommand
+    set -l cmd (__fish_crossdock_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c crossdock -n "__fish_crossdock_needs_command" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
+complete -c crossdock -n "__fish_crossdock_needs_command" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_needs_command" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
+bars\t'Always bars'
+lines\t'Always plain lines'
+none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_needs_command" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
+complete -c crossdock -n "__fish_crossdock_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c crossdock -n "__fish_crossdock_needs_command" -s V -l version -d 'Print version'
+complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "copy" -d 'Copy an image (all platforms by default) from one registry or OCI layout to another'
+complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "migrate" -d 'Migrate a whole Docker Hub namespace to ECR [not built yet]'
+complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "sync" -d 'Mirror images listed in a YAML file, for CI [not built yet]'
+complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "diff" -d 'Compare tags and digests of a source and a mirror [not built yet]'
+complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "ratelimit" -d 'Show the Docker Hub pull rate limit of the current identity [not built yet]'
+complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "compare" -d 'Docker Hub vs ECR side by side: limits, cost, latency [not built yet]'
+complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "bench" -d 'Benchmark registries: latency percentiles and throughput [not built yet]'
+complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "ls" -d 'List the tags of a repository'
+complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "inspect" -d 'Show a manifest: digest, media type, platforms, sizes'
+complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l platform -d 'Copy only these platforms (comma-separated os/arch[/variant]); the index is rewritten and its digest changes' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -s j -l jobs -d 'Concurrent blob streams' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
+complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
+bars\t'Always bars'
+lines\t'Always plain lines'
+none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l all-tags -d 'Copy every tag of the source repository'
+complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l dry-run -d 'Show what would move (manifests, blobs, bytes); write nothing'
+complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
+complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -s V -l version -d 'Print version'
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
+bars\t'Always bars'
+lines\t'Always plain lines'
+none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -s V -l version -d 'Print version'
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
+bars\t'Always bars'
+lines\t'Always plain lines'
+none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -s V -l version -d 'Print version'
+complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
+complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
+bars\t'Always bars'
+lines\t'Always plain lines'
+none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
+complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -s V -l version -d 'Print version'
+complete -c crossdock -n "__fish_crossdock_using_subcommand ratelimit" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
+complete -c crossdock -n "__fish_crossdock_using_subcommand ratelimit" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand ratelimit" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
+bars\t'Always bars'
+lines\t'Always plain lines'
+none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand ratelimit" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
+complete -c crossdock -n "__fish_crossdock_using_subcommand ratelimit" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c crossdock -n "__fish_crossdock_using_subcommand ratelimit" -s V -l version -d 'Print version'
+complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
+complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
+bars\t'Always bars'
+lines\t'Always plain lines'
+none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
+complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -s V -l version -d 'Print version'
+complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
+complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
+bars\t'Always bars'
+lines\t'Always plain lines'
+none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
+complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -s V -l version -d 'Print version'
+complete -c crossdock -n "__fish_crossdock_using_subcommand ls" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
+complete -c crossdock -n "__fish_crossdock_using_subcommand ls" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand ls" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
+bars\t'Always bars'
+lines\t'Always plain lines'
+none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand ls" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
+complete -c crossdock -n "__fish_crossdock_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c crossdock -n "__fish_crossdock_using_subcommand ls" -s V -l version -d 'Print version'
+complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
+complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
+bars\t'Always bars'
+lines\t'Always plain lines'
+none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -l raw -d 'Print the manifest\'s raw bytes instead of a summary'
+complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
+complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -s V -l version -d 'Print version'
+complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
+complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
+bars\t'Always bars'
+lines\t'Always plain lines'
+none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
+complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "copy" -d 'Copy an image (all platforms by default) from one registry or OCI layout to another'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "migrate" -d 'Migrate a whole Docker Hub namespace to ECR [not built yet]'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "sync" -d 'Mirror images listed in a YAML file, for CI [not built yet]'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "diff" -d 'Compare tags and digests of a source and a mirror [not built yet]'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "ratelimit" -d 'Show the Docker Hub pull rate limit of the current identity [not built yet]'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "compare" -d 'Docker Hub vs ECR side by side: limits, cost, latency [not built yet]'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "bench" -d 'Benchmark registries: latency percentiles and throughput [not built yet]'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "ls" -d 'List the tags of a repository'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "inspect" -d 'Show a manifest: digest, media type, platforms, sizes'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

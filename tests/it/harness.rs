@@ -1,0 +1,477 @@
+//! The test rig: real CNCF distribution registries (open, token auth through
+//! our token server, htpasswd Basic auth) on free loopback ports, test images
+//! built with `rig/mkimage.py` and pushed with skopeo, and a runner for the
+//! crossdock binary with its own config and Docker config. Every process a
+//! test starts is killed when its handle drops.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub const HUB_USER: &str = "demo";
+pub const HUB_PASS: &str = "demo-password";
+pub const ECR_HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+pub const ECR_USER: &str = "AWS";
+pub const ECR_PASS: &str = "123456789012-auth-token";
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn python() -> PathBuf {
+    let p = repo_root().join(".rig/venv/bin/python");
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/setup (scripts/test does) first",
+        p.display()
+    );
+    p
+}
+
+/// A free port on 127.0.0.1 (bind to port 0, read it, release it).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
+}
+
+/// A child process killed on drop.
+pub struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Sends `GET /v2/` and returns the status code, if anything answered.
+pub fn http_status(port: u16, method: &str, path: &str, auth: Option<(&str, &str)>) -> Option<u16> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nAccept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json\r\n");
+    if let Some((u, p)) = auth {
+        req += &format!("Authorization: Basic {}\r\n", b64(&format!("{u}:{p}")));
+    }
+    req += "\r\n";
+    s.write_all(req.as_bytes()).ok()?;
+    let mut line = String::new();
+    BufReader::new(s).read_line(&mut line).ok()?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+pub fn b64(s: &str) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn wait_ready(port: u16, child: &mut Child, what: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if http_status(port, "GET", "/v2/", None).is_some() {
+            return true;
+        }
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{what} on port {port} did not become ready in 20 s");
+}
+
+/// How a registry authenticates.
+pub enum Auth {
+    Open,
+    /// Bearer tokens from a token server of ours (Docker Hub style).
+    Token,
+    /// htpasswd Basic auth (ECR data-plane style).
+    Basic {
+        user: String,
+        pass: String,
+    },
+}
+
+/// A running registry.
+pub struct Registry {
+    pub port: u16,
+    pub storage: PathBuf,
+    pub token_port: Option<u16>,
+    pub creds: Option<(String, String)>,
+    _procs: Vec<Proc>,
+}
+
+impl Registry {
+    /// `127.0.0.1:PORT`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Starts a registry with storage under `dir`.
+    pub fn start(dir: &Path, auth: Auth) -> Registry {
+        let name = format!("reg-{}", free_port());
+        let work = dir.join(&name);
+        std::fs::create_dir_all(&work).expect("mkdir");
+        let mut procs = Vec::new();
+        let mut env: Vec<(String, String)> = Vec::new();
+        let mut token_port = None;
+        let mut creds = None;
+        let file = match &auth {
+            Auth::Open => "registry-open.yml",
+            Auth::Token => {
+                let (port, p) = start_token_server(&work);
+                procs.push(p);
+                token_port = Some(port);
+                env.push((
+                    "REGISTRY_AUTH_TOKEN_REALM".into(),
+                    format!("http://127.0.0.1:{port}/token"),
+                ));
+                env.push((
+                    "REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE".into(),
+                    work.join("cert.pem").display().to_string(),
+                ));
+                creds = Some((HUB_USER.to_string(), HUB_PASS.to_string()));
+                "registry-token.yml"
+            }
+            Auth::Basic { user, pass } => {
+                let htpasswd = work.join("htpasswd");
+                let st = Command::new("htpasswd")
+                    .args(["-Bbc"])
+                    .arg(&htpasswd)
+                    .args([user, pass])
+                    .stderr(Stdio::null())
+                    .status()
+                    .expect("htpasswd (apache2-utils) must be installed: run scripts/setup");
+                assert!(st.success());
+                env.push((
+                    "REGISTRY_AUTH_HTPASSWD_PATH".into(),
+                    htpasswd.display().to_string(),
+                ));
+                creds = Some((user.clone(), pass.clone()));
+                "registry-htpasswd.yml"
+            }
+        };
+        let storage = work.join("storage");
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new("docker-registry")
+                .arg("serve")
+                .arg(repo_root().join("rig").join(file))
+                .env("REGISTRY_HTTP_ADDR", format!("127.0.0.1:{port}"))
+                .env("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", &storage)
+                .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("docker-registry must be installed: run scripts/setup");
+            if wait_ready(port, &mut child, "docker-registry") {
+                procs.push(Proc(child));
+                return Registry {
+                    port,
+                    storage,
+                    token_port,
+                    creds,
+                    _procs: procs,
+                };
+            }
+            // Lost the port to someone else: try another.
+            let _ = child.wait();
+        }
+        panic!("could not start docker-registry");
+    }
+
+    /// Pushes an OCI layout's tag to `repo:tag` with skopeo.
+    pub fn push_layout(&self, layout: &Path, tag: &str, repo: &str, docker_format: bool) {
+        let mut cmd = Command::new("skopeo");
+        cmd.args(["copy", "--all", "--dest-tls-verify=false", "-q"]);
+        if docker_format {
+            cmd.args(["--format", "v2s2"]);
+        } else {
+            cmd.arg("--preserve-digests");
+        }
+        if let Some((u, p)) = &self.creds {
+            cmd.arg(format!("--dest-creds={u}:{p}"));
+        }
+        cmd.arg(format!("oci:{}:{tag}", layout.display()));
+        cmd.arg(format!("docker://{}/{repo}:{tag}", self.addr()));
+        let out = cmd
+            .output()
+            .expect("skopeo must be installed: run scripts/setup");
+        assert!(
+            out.status.success(),
+            "skopeo push failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The raw manifest bytes of `repo:reference` as skopeo sees them, or None.
+    pub fn skopeo_raw(&self, repo: &str, reference: &str) -> Option<Vec<u8>> {
+        let sep = if reference.starts_with("sha256:") {
+            "@"
+        } else {
+            ":"
+        };
+        let mut cmd = Command::new("skopeo");
+        cmd.args(["inspect", "--raw", "--tls-verify=false"]);
+        if let Some((u, p)) = &self.creds {
+            cmd.arg(format!("--creds={u}:{p}"));
+        }
+        cmd.arg(format!("docker://{}/{repo}{sep}{reference}", self.addr()));
+        let out = cmd.output().expect("skopeo");
+        out.status.success().then_some(out.stdout)
+    }
+
+    /// sha256 digest of what skopeo reads at `repo:reference`.
+    pub fn skopeo_digest(&self, repo: &str, reference: &str) -> Option<String> {
+        self.skopeo_raw(repo, reference).map(|b| sha256(&b))
+    }
+
+    /// Path of a blob's data file in this registry's storage.
+    pub fn blob_file(&self, digest: &str) -> PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self.storage
+            .join("docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+
+    /// Token server counters (`tokens_issued`, `auth_failures`).
+    pub fn token_stats(&self) -> Value {
+        let port = self.token_port.expect("token registry");
+        let mut s = TcpStream::connect(("127.0.0.1", port)).expect("token server");
+        s.write_all(format!("GET /stats HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes())
+            .expect("write");
+        let mut text = String::new();
+        s.read_to_string(&mut text).expect("read");
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("{}");
+        serde_json::from_str(body).expect("stats JSON")
+    }
+}
+
+fn start_token_server(dir: &Path) -> (u16, Proc) {
+    let mut child = Command::new(python())
+        .arg(repo_root().join("rig/tokenserver.py"))
+        .args(["--listen", "127.0.0.1:0", "--state-dir"])
+        .arg(dir)
+        .args(["--user", &format!("{HUB_USER}:{HUB_PASS}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("token server");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("token server output");
+    let port = line
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("token server said {line:?}"));
+    (port, Proc(child))
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+}
+
+/// Options for a test image.
+pub struct Image<'a> {
+    pub tag: &'a str,
+    pub platforms: &'a str,
+    pub layers: u32,
+    pub size: &'a str,
+    pub shared: u32,
+    pub seed: u64,
+    pub single: bool,
+}
+
+impl Default for Image<'_> {
+    fn default() -> Self {
+        Image {
+            tag: "1.0",
+            platforms: "linux/amd64,linux/arm64",
+            layers: 3,
+            size: "2M",
+            shared: 1,
+            seed: 1,
+            single: false,
+        }
+    }
+}
+
+/// Builds an OCI layout (into `dir`) and returns mkimage's JSON
+/// (`digest`, `media_type`, `blobs`, `bytes`).
+pub fn build_image(dir: &Path, img: &Image) -> Value {
+    let mut cmd = Command::new(python());
+    cmd.arg(repo_root().join("rig/mkimage.py"))
+        .arg(dir)
+        .args([
+            "--tag",
+            img.tag,
+            "--platforms",
+            img.platforms,
+            "--size",
+            img.size,
+        ])
+        .args([
+            "--layers",
+            &img.layers.to_string(),
+            "--shared-layers",
+            &img.shared.to_string(),
+        ])
+        .args(["--seed", &img.seed.to_string()]);
+    if img.single {
+        cmd.arg("--single");
+    }
+    let out = cmd.output().expect("mkimage");
+    assert!(
+        out.status.success(),
+        "mkimage: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("mkimage JSON")
+}
+
+/// One test's world: a temp dir, a config file, a Docker config.
+pub struct Env {
+    pub dir: TempDir,
+    pub config: String,
+    pub docker_auths: Vec<(String, String, String)>,
+    pub extra_docker_config: Option<Value>,
+    pub env: Vec<(String, String)>,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "crossdock failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env {
+            dir: tempfile::Builder::new()
+                .prefix("crossdock-it-")
+                .tempdir()
+                .expect("tempdir"),
+            config: "[retry]\nbase_delay_ms = 20\nmax_delay_ms = 200\n".into(),
+            docker_auths: Vec::new(),
+            extra_docker_config: None,
+            env: Vec::new(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Maps a logical registry name to a local registry's endpoint.
+    pub fn endpoint(&mut self, name: &str, port: u16) {
+        self.config += &format!("[registry.\"{name}\"]\nendpoint = \"http://127.0.0.1:{port}\"\n");
+    }
+
+    /// Marks a `127.0.0.1:PORT` registry as plain HTTP.
+    pub fn insecure(&mut self, reg: &Registry) {
+        self.config += &format!("[registry.\"{}\"]\ninsecure = true\n", reg.addr());
+    }
+
+    /// Adds credentials for `key` to the Docker config.
+    pub fn login(&mut self, key: &str, user: &str, pass: &str) {
+        self.docker_auths
+            .push((key.to_string(), user.to_string(), pass.to_string()));
+    }
+
+    pub fn crossdock(&self, args: &[&str]) -> Run {
+        self.command(args)
+            .output()
+            .map(to_run)
+            .expect("run crossdock")
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let dir = self.path();
+        std::fs::write(dir.join("config.toml"), &self.config).expect("config");
+        let docker = dir.join("docker");
+        std::fs::create_dir_all(&docker).expect("mkdir");
+        let mut auths = serde_json::Map::new();
+        for (k, u, p) in &self.docker_auths {
+            auths.insert(
+                k.clone(),
+                serde_json::json!({"auth": b64(&format!("{u}:{p}"))}),
+            );
+        }
+        let mut cfg = serde_json::json!({ "auths": auths });
+        if let Some(extra) = &self.extra_docker_config {
+            if let (Some(o), Some(e)) = (cfg.as_object_mut(), extra.as_object()) {
+                for (k, v) in e {
+                    o.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        std::fs::write(docker.join("config.json"), cfg.to_string()).expect("docker config");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_crossdock"));
+        cmd.args(args)
+            .env("CROSSDOCK_CONFIG", dir.join("config.toml"))
+            .env("DOCKER_CONFIG", &docker)
+            .env("HOME", dir)
+            .env_remove("DOCKERHUB_USERNAME")
+            .env_remove("DOCKERHUB_TOKEN")
+            .env_remove("CROSSDOCK_JOBS")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+}
+
+pub fn to_run(o: Output) -> Run {
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}

@@ -1,0 +1,10 @@
+//! crossdock's integration tests: one binary, real CNCF distribution
+//! registries and a token server on loopback, started per test on free ports.
+
+mod harness;
+mod proxy;
+
+mod auth;
+mod cli;
+mod copy;
+mod faults;
