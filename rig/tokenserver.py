@@ -16,7 +16,9 @@ line "LISTENING http://127.0.0.1:PORT" to stdout. Logs go to stderr.
        invalid Basic      -> 401 {"details":"incorrect username or password"}
        200 {"token","access_token","expires_in","issued_at"}
   POST /token          form grant_type=password&username&password&service&scope
-       (the OAuth2 flow of the Docker CLI) -> same grant rules, same JSON
+       (the OAuth2 flow of the Docker CLI) -> same grant rules, same JSON;
+       form grant_type=refresh_token&refresh_token=T -> as the user T belongs to
+       (--refresh-token T:USER); an unknown T -> 401
   GET  /stats          {"tokens_issued": N, "auth_failures": M}
   POST /stats/reset    zero the counters
 
@@ -208,7 +210,11 @@ def make_handler(ts):
             if url.path != "/token":
                 return self.send_json(404, {"details": "not found"})
             username = form.get("username", [None])[0]
-            if username is not None:  # grant_type=password
+            if form.get("grant_type", [""])[0] == "refresh_token":
+                user = ts.refresh_tokens.get(form.get("refresh_token", [""])[0])
+                if user is None:
+                    return self.unauthorized()
+            elif username is not None:  # grant_type=password
                 if not ts.check(username, form.get("password", [""])[0]):
                     return self.unauthorized()
                 user = username
@@ -230,12 +236,15 @@ def main():
     p.add_argument("--service", default="registry.docker.io")
     p.add_argument("--issuer", default="auth.docker.io")
     p.add_argument("--expires-in", type=int, default=300)
+    p.add_argument("--refresh-token", action="append", default=[],
+                   help="TOKEN:USER, an identity token accepted by grant_type=refresh_token")
     args = p.parse_args()
     for u in args.user:
         if ":" not in u:
             p.error("--user wants NAME:PASSWORD")
 
     ts = TokenServer(args)  # writes cert.pem before we announce anything
+    ts.refresh_tokens = dict(t.split(":", 1) for t in args.refresh_token)
     host, _, port = args.listen.rpartition(":")
     httpd = ThreadingHTTPServer((host or "127.0.0.1", int(port)), make_handler(ts))
     httpd.daemon_threads = True

@@ -57,19 +57,6 @@ struct Failure {
     error: String,
 }
 
-/// The reference string the repository understands.
-fn repo_reference(r: &ImageRef) -> String {
-    match r {
-        ImageRef::Registry(rr) => rr.manifest_reference(),
-        ImageRef::Layout(l) => l
-            .digest
-            .as_ref()
-            .map(|d| d.to_string())
-            .or_else(|| l.tag.clone())
-            .unwrap_or_default(),
-    }
-}
-
 /// The destination reference: the user's tag, else the source's tag, else
 /// the source digest, else `latest`.
 fn destination_ref(src: &ImageRef, dst: &ImageRef) -> ImageRef {
@@ -128,9 +115,9 @@ pub async fn run(ctx: &Context, a: &CopyArgs) -> anyhow::Result<()> {
         let dst_ref = destination_ref(&src_ref, &dst_ref);
         let job = CopyJob {
             src: &src,
-            src_ref: &repo_reference(&src_ref),
+            src_ref: &src_ref.repo_reference(),
             dst: &dst,
-            dst_ref: &repo_reference(&dst_ref),
+            dst_ref: &dst_ref.repo_reference(),
             src_name: src_ref.to_string(),
             dst_name: dst_ref.to_string(),
         };

@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use crossdock::registry::Repo;
 use crossdock::types::media::{self, Parsed};
-use crossdock::types::ImageRef;
 
 use super::output::bytes;
 use super::{parse_ref, Context};
@@ -43,18 +42,6 @@ struct Inspection {
     platforms: Vec<PlatformInfo>,
     /// Unique blobs of the whole image (shared layers counted once).
     total_size: u64,
-}
-
-fn reference_of(r: &ImageRef) -> String {
-    match r {
-        ImageRef::Registry(rr) => rr.manifest_reference(),
-        ImageRef::Layout(l) => l
-            .digest
-            .as_ref()
-            .map(|d| d.to_string())
-            .or_else(|| l.tag.clone())
-            .unwrap_or_default(),
-    }
 }
 
 async fn image_info(
@@ -96,7 +83,7 @@ async fn image_info(
 pub async fn run(ctx: &Context, a: &InspectArgs) -> anyhow::Result<()> {
     let r = parse_ref(&a.image)?;
     let repo = ctx.pool.repo(&r)?;
-    let reference = reference_of(&r);
+    let reference = r.repo_reference();
     let top = repo
         .get_manifest(&reference)
         .await

@@ -177,7 +177,7 @@ pub fn main() -> i32 {
             _ = tokio::signal::ctrl_c() => {
                 eprintln!("crossdock: interrupted; nothing half-written was tagged — rerun the same command to finish");
                 if output == OutputFormat::Json {
-                    println!("{}", serde_json::json!({"error": "interrupted", "exit_code": exit::INTERRUPTED}));
+                    output::stdout_line(&serde_json::json!({"error": "interrupted", "exit_code": exit::INTERRUPTED}).to_string());
                 }
                 exit::INTERRUPTED
             }
@@ -283,10 +283,7 @@ fn report_error(output: OutputFormat, e: &anyhow::Error) -> i32 {
         eprintln!("(usage error: see `crossdock --help`)");
     }
     if output == OutputFormat::Json {
-        println!(
-            "{}",
-            serde_json::json!({"error": chain.join(": "), "exit_code": code})
-        );
+        output::stdout_line(&serde_json::json!({"error": chain.join(": "), "exit_code": code}).to_string());
     }
     code
 }

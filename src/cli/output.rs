@@ -57,13 +57,13 @@ impl Printer {
     pub fn result<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) {
         if self.json() {
             match serde_json::to_string_pretty(value) {
-                Ok(s) => println!("{s}"),
+                Ok(s) => stdout_line(&s),
                 Err(e) => eprintln!("crossdock: cannot encode the result as JSON: {e}"),
             }
         } else if !self.quiet {
             let t = text();
             if !t.is_empty() {
-                println!("{}", t.trim_end());
+                stdout_line(t.trim_end());
             }
         }
     }
@@ -74,6 +74,13 @@ impl Printer {
             eprintln!("{msg}");
         }
     }
+}
+
+/// Writes a line to stdout; a closed pipe (`crossdock ls | head`) is not an error.
+pub fn stdout_line(s: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{s}").and_then(|()| out.flush());
 }
 
 /// `12.3 MiB`.

@@ -49,6 +49,12 @@ pub struct Credential {
 }
 
 impl Credential {
+    /// Whether this is an OAuth2 identity token (`docker login` with a
+    /// token-capable registry stores user `<token>`).
+    pub fn is_identity_token(&self) -> bool {
+        self.username == "<token>"
+    }
+
     /// `Basic base64(user:pass)` header value.
     pub fn basic_header(&self) -> String {
         let raw = format!("{}:{}", self.username, self.password.expose());

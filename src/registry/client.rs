@@ -395,7 +395,27 @@ impl RegistryClient {
             |_, _| {},
             |_| async {
                 let mut req = self.http.get(url.clone());
-                if let Some(c) = &creds {
+                if let Some(c) = creds.as_ref().filter(|c| c.is_identity_token()) {
+                    // An identity (OAuth2 refresh) token from `docker login`:
+                    // exchange it with a form POST, as the distribution spec says.
+                    let mut form = url::form_urlencoded::Serializer::new(String::new());
+                    form.append_pair("grant_type", "refresh_token")
+                        .append_pair("client_id", "crossdock")
+                        .append_pair("refresh_token", c.password.expose());
+                    if let Some(s) = service {
+                        form.append_pair("service", s);
+                    }
+                    if !scope.0.is_empty() {
+                        form.append_pair("scope", &scope.0.join(" "));
+                    }
+                    let mut post_url = url.clone();
+                    post_url.set_query(None);
+                    req = self
+                        .http
+                        .post(post_url)
+                        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                        .body(form.finish());
+                } else if let Some(c) = &creds {
                     let mut hv = HeaderValue::from_str(&c.basic_header()).map_err(|_| {
                         Error::Usage("credentials cannot go in an HTTP header".into())
                     })?;

@@ -165,6 +165,20 @@ impl ImageRef {
         }
     }
 
+    /// What to ask the repository for: the digest if given, else the tag,
+    /// else "" (the only image of a layout).
+    pub fn repo_reference(&self) -> String {
+        match self {
+            ImageRef::Registry(r) => r.manifest_reference(),
+            ImageRef::Layout(l) => l
+                .digest
+                .as_ref()
+                .map(|d| d.to_string())
+                .or_else(|| l.tag.clone())
+                .unwrap_or_default(),
+        }
+    }
+
     /// Whether the user wrote a tag or digest (false for `nginx` or `oci:DIR`).
     pub fn has_explicit_target(&self) -> bool {
         match self {

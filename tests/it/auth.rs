@@ -89,6 +89,25 @@ fn docker_config_auth_pushes_to_token_registry() {
 }
 
 #[test]
+fn identity_token_from_docker_config_is_exchanged() {
+    let mut env = Env::new();
+    let hub = Registry::start(env.path(), Auth::Token);
+    let src = Registry::start(env.path(), Auth::Open);
+    env.insecure(&src);
+    env.endpoint("docker.io", hub.port);
+    let digest = seed(&env, &src, "lib/idt", 56);
+    env.extra_docker_config = Some(serde_json::json!({"auths": {
+        "https://index.docker.io/v1/": {"identitytoken": HUB_IDENTITY_TOKEN}
+    }}));
+    let r = env
+        .crossdock(&["copy", &format!("{}/lib/idt:1.0", src.addr()), "docker.io/acme/idt:1.0", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(r["digest"], digest.as_str());
+    assert_eq!(hub.skopeo_digest("acme/idt", "1.0").as_deref(), Some(digest.as_str()));
+}
+
+#[test]
 fn dockerhub_env_credentials_are_used() {
     let mut env = Env::new();
     let hub = Registry::start(env.path(), Auth::Token);

@@ -15,6 +15,8 @@ use tempfile::TempDir;
 
 pub const HUB_USER: &str = "demo";
 pub const HUB_PASS: &str = "demo-password";
+/// An OAuth2 identity token the token server accepts for `HUB_USER`.
+pub const HUB_IDENTITY_TOKEN: &str = "identity-token-of-demo";
 pub const ECR_HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 pub const ECR_USER: &str = "AWS";
 pub const ECR_PASS: &str = "123456789012-auth-token";
@@ -274,6 +276,7 @@ fn start_token_server(dir: &Path) -> (u16, Proc) {
         .args(["--listen", "127.0.0.1:0", "--state-dir"])
         .arg(dir)
         .args(["--user", &format!("{HUB_USER}:{HUB_PASS}")])
+        .args(["--refresh-token", &format!("{HUB_IDENTITY_TOKEN}:{HUB_USER}")])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
