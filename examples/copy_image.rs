@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use crossdock::config::Config;
-use crossdock::copy::{BlobOutcome, CopyJob, CopyOptions, Copier, Reporter};
+use crossdock::copy::{BlobOutcome, Copier, CopyJob, CopyOptions, Reporter};
 use crossdock::registry::auth::CredentialStore;
 use crossdock::registry::Pool;
 use crossdock::types::{Digest, ImageRef};

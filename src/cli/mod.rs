@@ -283,7 +283,9 @@ fn report_error(output: OutputFormat, e: &anyhow::Error) -> i32 {
         eprintln!("(usage error: see `crossdock --help`)");
     }
     if output == OutputFormat::Json {
-        output::stdout_line(&serde_json::json!({"error": chain.join(": "), "exit_code": code}).to_string());
+        output::stdout_line(
+            &serde_json::json!({"error": chain.join(": "), "exit_code": code}).to_string(),
+        );
     }
     code
 }

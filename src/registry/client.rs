@@ -413,7 +413,10 @@ impl RegistryClient {
                     req = self
                         .http
                         .post(post_url)
-                        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                        .header(
+                            reqwest::header::CONTENT_TYPE,
+                            "application/x-www-form-urlencoded",
+                        )
                         .body(form.finish());
                 } else if let Some(c) = &creds {
                     let mut hv = HeaderValue::from_str(&c.basic_header()).map_err(|_| {

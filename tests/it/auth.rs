@@ -100,11 +100,20 @@ fn identity_token_from_docker_config_is_exchanged() {
         "https://index.docker.io/v1/": {"identitytoken": HUB_IDENTITY_TOKEN}
     }}));
     let r = env
-        .crossdock(&["copy", &format!("{}/lib/idt:1.0", src.addr()), "docker.io/acme/idt:1.0", "-o", "json"])
+        .crossdock(&[
+            "copy",
+            &format!("{}/lib/idt:1.0", src.addr()),
+            "docker.io/acme/idt:1.0",
+            "-o",
+            "json",
+        ])
         .ok()
         .json();
     assert_eq!(r["digest"], digest.as_str());
-    assert_eq!(hub.skopeo_digest("acme/idt", "1.0").as_deref(), Some(digest.as_str()));
+    assert_eq!(
+        hub.skopeo_digest("acme/idt", "1.0").as_deref(),
+        Some(digest.as_str())
+    );
 }
 
 #[test]

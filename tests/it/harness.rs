@@ -276,7 +276,10 @@ fn start_token_server(dir: &Path) -> (u16, Proc) {
         .args(["--listen", "127.0.0.1:0", "--state-dir"])
         .arg(dir)
         .args(["--user", &format!("{HUB_USER}:{HUB_PASS}")])
-        .args(["--refresh-token", &format!("{HUB_IDENTITY_TOKEN}:{HUB_USER}")])
+        .args([
+            "--refresh-token",
+            &format!("{HUB_IDENTITY_TOKEN}:{HUB_USER}"),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
