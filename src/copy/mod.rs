@@ -408,14 +408,23 @@ impl Copier {
                             .map(|p| p.to_string())
                             .collect();
                     }
+                    // HEAD (and fetch what is missing) in parallel, order kept.
+                    let results = stream::iter(children)
+                        .map(|c| async move {
+                            if dst.head_manifest(c.digest.as_str()).await?.is_some() {
+                                return Ok::<_, Error>(None);
+                            }
+                            src.get_manifest(c.digest.as_str()).await.map(Some)
+                        })
+                        .buffered(self.opts.jobs.max(1))
+                        .try_collect::<Vec<_>>()
+                        .await?;
                     let mut fetched = Vec::new();
-                    for c in children {
-                        if dst.head_manifest(c.digest.as_str()).await?.is_some() {
-                            plan.manifests_skipped += 1;
-                            continue;
+                    for r in results {
+                        match r {
+                            Some(child) => fetched.push(child),
+                            None => plan.manifests_skipped += 1,
                         }
-                        let child = src.get_manifest(c.digest.as_str()).await?;
-                        fetched.push(child);
                     }
                     stack.push(Step::Leave(m));
                     for child in fetched.into_iter().rev() {

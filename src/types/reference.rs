@@ -1,7 +1,7 @@
 //! Image references: registry references (Docker short names normalised,
 //! tags, digests, tag+digest, ports) and OCI layout references
-//! (`oci:PATH[:TAG|@DIGEST]`). Parsing uses oci-client's `Reference` for the
-//! Docker grammar and adds what it lacks (layouts, explicit-tag tracking).
+//! (`oci:PATH[:TAG|@DIGEST]`). The Docker grammar is parsed by hand, without
+//! a regex, with explicit-tag tracking for destination defaults.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -229,41 +229,128 @@ fn parse_layout(input: &str, rest: &str) -> Result<LayoutRef, Error> {
     })
 }
 
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` — one path component of a repository.
+fn valid_component(c: &str) -> bool {
+    let b = c.as_bytes();
+    let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
+    if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if alnum(b[i]) {
+            i += 1;
+            continue;
+        }
+        // A separator run: ".", "_", "__" or one or more "-".
+        let start = i;
+        while i < b.len() && !alnum(b[i]) {
+            i += 1;
+        }
+        let sep = &c[start..i];
+        if !(sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-')) {
+            return false;
+        }
+    }
+    true
+}
+
+/// A registry host: DNS labels (or an IPv4 address) with an optional port.
+fn valid_domain(d: &str) -> bool {
+    let (host, port) = match d.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (d, None),
+    };
+    if let Some(p) = port {
+        if p.is_empty() || p.len() > 5 || !p.bytes().all(|x| x.is_ascii_digit()) {
+            return false;
+        }
+    }
+    !host.is_empty()
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|x| x.is_ascii_alphanumeric() || x == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+/// Parses the Docker reference grammar without a regex (start-up time
+/// matters for CI steps that run crossdock many times).
 fn parse_registry(input: &str) -> Result<RegistryRef, Error> {
     let s = input.strip_prefix("docker://").unwrap_or(input);
     if s.is_empty() || s.chars().any(|c| c.is_whitespace()) {
         return Err(invalid(input, "empty or contains whitespace"));
     }
-    let last = s.rsplit('/').next().unwrap_or(s);
-    let name_part = last.split('@').next().unwrap_or(last);
-    let explicit_tag = name_part.contains(':');
-    if let Some((_, d)) = s.split_once('@') {
-        // Our own digest check gives the clearer message.
-        d.parse::<Digest>()
-            .map_err(|e| invalid(input, e.to_string()))?;
-    }
-    let r = oci_client::Reference::from_str(s).map_err(|e| invalid(input, e.to_string()))?;
-    let mut registry = r.registry().to_string();
-    if registry == "index.docker.io" || registry == DOCKER_HUB_API {
-        registry = DOCKER_HUB.to_string();
-    }
-    let tag = r.tag().map(str::to_string);
-    if let Some(t) = &tag {
+    let (name_tag, digest) = match s.split_once('@') {
+        Some((n, d)) => (
+            n,
+            Some(
+                d.parse::<Digest>()
+                    .map_err(|e| invalid(input, e.to_string()))?,
+            ),
+        ),
+        None => (s, None),
+    };
+    let last_slash = name_tag.rfind('/').map(|i| i + 1).unwrap_or(0);
+    let (name, tag) = match name_tag[last_slash..].rfind(':') {
+        Some(i) => (
+            &name_tag[..last_slash + i],
+            Some(&name_tag[last_slash + i + 1..]),
+        ),
+        None => (name_tag, None),
+    };
+    if let Some(t) = tag {
         validate_tag(input, t)?;
     }
-    let digest = r
-        .digest()
-        .map(|d| d.parse::<Digest>())
-        .transpose()
-        .map_err(|e| invalid(input, e.to_string()))?;
-    let tag = if tag.is_none() && digest.is_none() {
-        Some("latest".to_string())
+    // The first component is a registry when it looks like a host:
+    // it has a "." or ":", is "localhost", or has upper-case letters.
+    let (registry, path) = match name.split_once('/') {
+        Some((first, rest))
+            if first.contains('.')
+                || first.contains(':')
+                || first == "localhost"
+                || first.bytes().any(|b| b.is_ascii_uppercase()) =>
+        {
+            (first.to_string(), rest.to_string())
+        }
+        _ => (DOCKER_HUB.to_string(), name.to_string()),
+    };
+    if !valid_domain(&registry) {
+        return Err(invalid(
+            input,
+            format!("invalid registry host {registry:?}"),
+        ));
+    }
+    let registry = match registry.as_str() {
+        "index.docker.io" | DOCKER_HUB_API => DOCKER_HUB.to_string(),
+        _ => registry,
+    };
+    if path.is_empty() || !path.split('/').all(valid_component) {
+        return Err(invalid(
+            input,
+            "repository names are lowercase letters, digits and separators (. _ __ -) between /-separated parts",
+        ));
+    }
+    let repository = if registry == DOCKER_HUB && !path.contains('/') {
+        format!("library/{path}")
     } else {
-        tag
+        path
+    };
+    if registry.len() + 1 + repository.len() > 255 {
+        return Err(invalid(input, "the name is longer than 255 characters"));
+    }
+    let explicit_tag = tag.is_some();
+    let tag = match (tag, &digest) {
+        (Some(t), _) => Some(t.to_string()),
+        (None, Some(_)) => None,
+        (None, None) => Some("latest".to_string()),
     };
     Ok(RegistryRef {
         registry,
-        repository: r.repository().to_string(),
+        repository,
         tag,
         digest,
         explicit_tag,
@@ -333,6 +420,11 @@ mod tests {
             "123456789012.dkr.ecr.us-east-1.amazonaws.com"
         );
         assert_eq!(reg("localhost:5000/app").tag.as_deref(), Some("latest"));
+        assert_eq!(reg("localhost/app").registry, "localhost");
+        assert_eq!(reg("a.b-c.io/x__y/z-w.v_1").repository, "x__y/z-w.v_1");
+        assert_eq!(reg("registry-1.docker.io/acme/x").registry, "docker.io");
+        assert_eq!(reg("Host/app").registry, "Host");
+        assert_eq!(reg("a---b/c").repository, "a---b/c");
     }
 
     #[test]
@@ -364,6 +456,11 @@ mod tests {
             "a b",
             "nginx:-bad",
             "host:port:x/y",
+            "host:99999999/x",
+            "a..b/c",
+            "x/-y",
+            "x/y-",
+            "x/y___z",
             ":tag",
             "//x",
             "nginx:tag@",
