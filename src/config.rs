@@ -41,6 +41,10 @@ pub struct RegistryConfig {
     pub max_concurrent: Option<usize>,
     /// Try cross-repository mounts within this registry (default true).
     pub mount: Option<bool>,
+    /// Docker Hub API base URL for listing (default `https://hub.docker.com`).
+    pub hub_api: Option<String>,
+    /// Seconds between free HEAD checks while waiting for a pull-rate window.
+    pub ratelimit_poll_s: Option<u64>,
 }
 
 /// Retry policy: jittered exponential backoff.
@@ -135,6 +139,9 @@ impl Config {
                         "registry {name:?}: chunk_size {c} is below 5 MiB ({MIN_CHUNK}), which ECR refuses"
                     ));
                 }
+            }
+            if let Some(h) = &r.hub_api {
+                url::Url::parse(h).map_err(|e| format!("registry {name:?}: hub_api {h:?}: {e}"))?;
             }
             if r.max_concurrent == Some(0) {
                 return Err(format!(

@@ -116,6 +116,22 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// An AWS API call failed.
+    #[error("AWS {operation} failed: {detail}")]
+    Aws {
+        /// The API operation.
+        operation: String,
+        /// The SDK's error with its context.
+        detail: String,
+    },
+    /// A Docker Hub pull-rate limit stops the run (`--on-ratelimit fail`).
+    #[error("Docker Hub pull rate limit reached at {host}: {detail}. Wait for the window to pass, log in (DOCKERHUB_USERNAME/DOCKERHUB_TOKEN) for a higher limit, or use --on-ratelimit wait")]
+    RateLimited {
+        /// Registry.
+        host: String,
+        /// Limit and remaining as the registry reported them.
+        detail: String,
+    },
     /// A credential helper failed.
     #[error("credential helper docker-credential-{helper} failed for {host}: {detail}")]
     CredentialHelper {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use reqwest::{Method, Response, StatusCode};
-use tokio::sync::{Mutex, OnceCell, Semaphore};
+use tokio::sync::{Mutex, Semaphore};
 use url::Url;
 
 use crate::config::{RegistryConfig, RetryConfig};
@@ -20,6 +20,8 @@ use crate::error::{Error, Result};
 use crate::registry::auth::{
     parse_challenge, Challenge, Credential, CredentialStore, Token, TokenResponse,
 };
+use crate::registry::ecr::{Ecr, EcrHost};
+use crate::registry::ratelimit::{self, OnRateLimit, RateLimit};
 use crate::types::reference::{DOCKER_HUB, DOCKER_HUB_API};
 
 /// Access a request needs, as token scopes.
@@ -121,8 +123,10 @@ pub struct RegistryClient {
     http: reqwest::Client,
     settings: RegistryConfig,
     retry: RetryConfig,
-    store: CredentialStore,
-    creds: OnceCell<Option<Credential>>,
+    opts: ClientOptions,
+    ecr_host: Option<EcrHost>,
+    creds: Mutex<Option<CachedCredential>>,
+    ratelimit: std::sync::Mutex<Option<RateLimit>>,
     challenge: Mutex<Option<Challenge>>,
     tokens: Mutex<HashMap<String, Token>>,
     /// Backoff window shared by all requests to this host.
@@ -234,11 +238,11 @@ impl RegistryClient {
     pub fn new(
         name: &str,
         settings: RegistryConfig,
-        retry: RetryConfig,
-        store: CredentialStore,
+        opts: ClientOptions,
         http: &HttpClients,
-        default_permits: usize,
     ) -> Result<Self> {
+        let retry = opts.retry.clone();
+        let default_permits = opts.default_permits;
         let base = match &settings.endpoint {
             Some(ep) => ep.clone(),
             None => {
@@ -269,8 +273,10 @@ impl RegistryClient {
             http,
             settings,
             retry,
-            store,
-            creds: OnceCell::new(),
+            ecr_host: crate::registry::ecr::parse_host(name),
+            opts,
+            creds: Mutex::new(None),
+            ratelimit: std::sync::Mutex::new(None),
             challenge: Mutex::new(None),
             tokens: Mutex::new(HashMap::new()),
             backoff: Backoff::default(),
@@ -301,10 +307,141 @@ impl RegistryClient {
     }
 
     async fn credentials(&self) -> Result<Option<Credential>> {
-        self.creds
-            .get_or_try_init(|| self.store.lookup(&self.name))
-            .await
-            .cloned()
+        let mut cached = self.creds.lock().await;
+        if let Some(c) = cached.as_ref() {
+            if c.refresh_at.is_none_or(|t| Instant::now() < t) {
+                return Ok(c.credential.clone());
+            }
+        }
+        let fresh = self.load_credentials().await?;
+        let out = fresh.credential.clone();
+        *cached = Some(fresh);
+        Ok(out)
+    }
+
+    /// Docker config / env first (what the user set up), then, for ECR
+    /// hosts, `GetAuthorizationToken` through the AWS credential chain.
+    async fn load_credentials(&self) -> Result<CachedCredential> {
+        if let Some(c) = self.opts.store.lookup(&self.name).await? {
+            return Ok(CachedCredential {
+                credential: Some(c),
+                refresh_at: None,
+                refreshable: false,
+            });
+        }
+        if let (Some(ecr), Some(host)) = (&self.opts.ecr, &self.ecr_host) {
+            let (c, expires) = ecr.authorization(host).await?;
+            // Refresh 5 minutes before expiry; an expiry already past is
+            // ignored (refresh on a 401 only, never in a loop).
+            let refresh_at = expires
+                .and_then(|t| t.duration_since(std::time::SystemTime::now()).ok())
+                .map(|left| {
+                    Instant::now() + left.saturating_sub(Duration::from_secs(300)).max(left / 2)
+                });
+            return Ok(CachedCredential {
+                credential: Some(c),
+                refresh_at,
+                refreshable: true,
+            });
+        }
+        Ok(CachedCredential {
+            credential: None,
+            refresh_at: None,
+            refreshable: false,
+        })
+    }
+
+    /// Drops credentials that can be fetched again (ECR tokens) after a 401.
+    async fn invalidate_credentials(&self) {
+        let mut cached = self.creds.lock().await;
+        if cached.as_ref().is_some_and(|c| c.refreshable) {
+            *cached = None;
+        }
+    }
+
+    /// Records rate-limit headers of a manifest response.
+    pub fn observe_ratelimit(&self, headers: &HeaderMap) {
+        if let Some(rl) = ratelimit::from_headers(headers) {
+            if let Ok(mut g) = self.ratelimit.lock() {
+                *g = Some(rl);
+            }
+        }
+    }
+
+    /// Whether an exhausted pull limit means waiting (not failing).
+    pub fn waits_on_ratelimit(&self) -> bool {
+        self.opts.on_ratelimit == OnRateLimit::Wait
+    }
+
+    /// The HTTP client for this host (Hub API listing shares it).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Credentials for this registry (Docker config, env, ECR).
+    pub async fn credential(&self) -> Result<Option<Credential>> {
+        self.credentials().await
+    }
+
+    /// The latest rate-limit snapshot, if the registry sends one.
+    pub fn ratelimit(&self) -> Option<RateLimit> {
+        self.ratelimit.lock().ok().and_then(|g| g.clone())
+    }
+
+    fn mark_exhausted(&self) {
+        if let Ok(mut g) = self.ratelimit.lock() {
+            match g.as_mut() {
+                Some(rl) => rl.remaining = 0,
+                None => {
+                    *g = Some(RateLimit {
+                        limit: 0,
+                        remaining: 0,
+                        window_s: None,
+                        source: None,
+                        observed_at: 0,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Before a pull (manifest GET): when the last snapshot says no pulls
+    /// are left, wait — refreshing the snapshot with a free HEAD of `head_url`
+    /// every `ratelimit_poll_s` — or fail, as configured.
+    pub async fn pull_gate(&self, head_url: &Url, scope: &Scope, repo: &str) -> Result<()> {
+        loop {
+            let Some(rl) = self.ratelimit() else {
+                return Ok(());
+            };
+            if rl.remaining > 0 {
+                return Ok(());
+            }
+            if self.opts.on_ratelimit == OnRateLimit::Fail {
+                return Err(Error::RateLimited {
+                    host: self.name.clone(),
+                    detail: rl.describe(),
+                });
+            }
+            let poll = Duration::from_secs(self.settings.ratelimit_poll_s.unwrap_or(60).max(1));
+            if let Some(notify) = &self.opts.notify {
+                notify(&format!(
+                    "{}: pull rate limit reached ({}); waiting {} s, then checking again with a HEAD (no pull spent)",
+                    self.name,
+                    rl.describe(),
+                    poll.as_secs()
+                ));
+            }
+            tokio::time::sleep(poll).await;
+            let resp = self
+                .send_authed(&Method::HEAD, head_url, scope, Some(repo), || {
+                    self.http.head(head_url.clone()).header(
+                        reqwest::header::ACCEPT,
+                        crate::types::media::MANIFEST_ACCEPT,
+                    )
+                })
+                .await?;
+            self.observe_ratelimit(resp.headers());
+        }
     }
 
     /// The Authorization header for `scope`, fetching a token if needed.
@@ -513,6 +650,7 @@ impl RegistryClient {
                 if !refreshed {
                     refreshed = true;
                     self.learn_challenge(&resp, scope).await;
+                    self.invalidate_credentials().await;
                     continue;
                 }
                 let detail = error_detail(resp).await;
@@ -559,8 +697,28 @@ impl RegistryClient {
                     })
                     .await?;
                 let status = resp.status().as_u16();
+                if r.url.path().contains("/manifests/") {
+                    self.observe_ratelimit(resp.headers());
+                }
                 if matches!(status, 408 | 429 | 500..=599) {
-                    return Err(status_error(&r.method, &r.url, "request", resp).await);
+                    let e = status_error(&r.method, &r.url, "request", resp).await;
+                    // A pull-limit 429 is not retried here (that would burn
+                    // attempts for hours): the pull gate waits for the window.
+                    if let Error::Http {
+                        status: 429,
+                        detail,
+                        ..
+                    } = &e
+                    {
+                        if detail.contains("TOOMANYREQUESTS") {
+                            self.mark_exhausted();
+                            return Err(Error::RateLimited {
+                                host: self.name.clone(),
+                                detail: detail.clone(),
+                            });
+                        }
+                    }
+                    return Err(e);
                 }
                 Ok(resp)
             },
@@ -597,6 +755,7 @@ impl RegistryClient {
         })?;
         if resp.status() == StatusCode::UNAUTHORIZED {
             self.learn_challenge(&resp, scope).await;
+            self.invalidate_credentials().await;
             return Err(Error::Http {
                 method: method.to_string(),
                 url: strip_query(url),
@@ -607,6 +766,32 @@ impl RegistryClient {
         }
         Ok(resp)
     }
+}
+
+/// A callback that announces waits to the user.
+pub type Notify = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Settings shared by every registry client of a run.
+#[derive(Clone, Default)]
+pub struct ClientOptions {
+    /// Retry policy.
+    pub retry: RetryConfig,
+    /// Where credentials come from.
+    pub store: CredentialStore,
+    /// AWS access for ECR hosts without Docker-config credentials.
+    pub ecr: Option<Arc<Ecr>>,
+    /// What to do when Docker Hub's pull limit runs out.
+    pub on_ratelimit: OnRateLimit,
+    /// Concurrent blob streams per host unless configured.
+    pub default_permits: usize,
+    /// Where waits (rate limit) are announced.
+    pub notify: Option<Notify>,
+}
+
+struct CachedCredential {
+    credential: Option<Credential>,
+    refresh_at: Option<Instant>,
+    refreshable: bool,
 }
 
 /// The two shared HTTP clients: TLS-verifying and (opt-in) insecure.

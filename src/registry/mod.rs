@@ -5,8 +5,11 @@
 
 pub mod auth;
 pub mod client;
+pub mod ecr;
+pub mod hub;
 pub mod layout;
 pub mod pool;
+pub mod ratelimit;
 pub mod remote;
 
 use std::pin::Pin;

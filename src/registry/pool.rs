@@ -8,16 +8,15 @@ use std::sync::{Arc, Mutex};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::registry::auth::CredentialStore;
-use crate::registry::client::{HttpClients, RegistryClient};
+use crate::registry::client::{ClientOptions, HttpClients, RegistryClient};
 use crate::registry::{Layout, Remote, Repo};
 use crate::types::ImageRef;
 
 /// Registry clients keyed by logical name.
 pub struct Pool {
     config: Config,
-    store: CredentialStore,
+    opts: ClientOptions,
     http: HttpClients,
-    default_permits: usize,
     clients: Mutex<HashMap<String, Arc<RegistryClient>>>,
 }
 
@@ -25,13 +24,28 @@ impl Pool {
     /// A pool using `config` and credentials from `store`; `default_permits`
     /// bounds concurrent blob streams per host unless the config says otherwise.
     pub fn new(config: Config, store: CredentialStore, default_permits: usize) -> Result<Self> {
+        let opts = ClientOptions {
+            retry: config.retry.clone(),
+            store,
+            default_permits,
+            ..ClientOptions::default()
+        };
+        Self::with_options(config, opts)
+    }
+
+    /// A pool with every client option spelled out (ECR access, rate-limit policy…).
+    pub fn with_options(config: Config, opts: ClientOptions) -> Result<Self> {
         Ok(Pool {
             config,
-            store,
+            opts,
             http: HttpClients::new()?,
-            default_permits,
             clients: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The ECR access of this run, if any.
+    pub fn ecr(&self) -> Option<&Arc<crate::registry::ecr::Ecr>> {
+        self.opts.ecr.as_ref()
     }
 
     /// The configuration in use.
@@ -51,10 +65,8 @@ impl Pool {
         let c = Arc::new(RegistryClient::new(
             registry,
             self.config.registry(registry),
-            self.config.retry.clone(),
-            self.store.clone(),
+            self.opts.clone(),
             &self.http,
-            self.default_permits,
         )?);
         clients.insert(registry.to_string(), c.clone());
         Ok(c)

@@ -114,15 +114,18 @@ impl Remote {
             .client
             .url(&format!("{}/manifests/{reference}", self.repo))?;
         let what = self.what("manifest", reference);
-        let resp = self
-            .request(
-                Method::GET,
-                url.clone(),
-                accept(),
-                None,
-                &Scope::pull(&self.repo),
-            )
-            .await?;
+        let scope = Scope::pull(&self.repo);
+        // A GET is a pull on Docker Hub: respect the pull limit first.
+        let resp = loop {
+            self.client.pull_gate(&url, &scope, &self.repo).await?;
+            match self
+                .request(Method::GET, url.clone(), accept(), None, &scope)
+                .await
+            {
+                Err(Error::RateLimited { .. }) if self.client.waits_on_ratelimit() => continue,
+                r => break r?,
+            }
+        };
         if !resp.status().is_success() {
             return Err(status_error(&Method::GET, &url, &what, resp).await);
         }

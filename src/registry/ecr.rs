@@ -1,0 +1,425 @@
+//! The Amazon ECR adapter: recognises ECR registry hosts, gets the `/v2`
+//! password with `GetAuthorizationToken` through the AWS default credential
+//! chain (`aws-config`: env, profiles, SSO, web identity, instance and
+//! container roles; `AWS_ENDPOINT_URL_ECR` / `AWS_ENDPOINT_URL` honoured), and
+//! creates repositories with the user's settings. `aws-sdk-*` is used here
+//! and nowhere else.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_ecr::types::{
+    EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability,
+    ImageTagMutabilityExclusionFilter, ImageTagMutabilityExclusionFilterType, Tag,
+};
+use base64::Engine as _;
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+use crate::error::{Error, Result};
+use crate::registry::auth::{Credential, Secret};
+
+/// An ECR private registry host: `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EcrHost {
+    /// 12-digit account id.
+    pub account: String,
+    /// Region (`us-east-1`).
+    pub region: String,
+}
+
+/// Recognises an ECR registry host name.
+pub fn parse_host(host: &str) -> Option<EcrHost> {
+    let host = host.split(':').next().unwrap_or(host);
+    let rest = host
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
+    let mut parts = rest.split('.');
+    let account = parts.next()?;
+    let dkr = parts.next()?;
+    let ecr = parts.next()?;
+    let region = parts.next()?;
+    if parts.next().is_some()
+        || dkr != "dkr"
+        || !(ecr == "ecr" || ecr == "ecr-fips")
+        || account.len() != 12
+        || !account.bytes().all(|b| b.is_ascii_digit())
+        || region.is_empty()
+    {
+        return None;
+    }
+    Some(EcrHost {
+        account: account.to_string(),
+        region: region.to_string(),
+    })
+}
+
+/// Settings for repositories crossdock creates.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RepoSettings {
+    /// `MUTABLE`, `IMMUTABLE`, `IMMUTABLE_WITH_EXCLUSION` or `MUTABLE_WITH_EXCLUSION`.
+    pub tag_mutability: Option<String>,
+    /// Wildcard tag filters excluded from the mutability mode (≤ 5).
+    #[serde(default)]
+    pub mutability_exclusions: Vec<String>,
+    /// Scan images on push.
+    pub scan_on_push: Option<bool>,
+    /// `AES256` or `KMS`.
+    pub encryption: Option<String>,
+    /// KMS key ARN or id (with `encryption = "KMS"`).
+    pub kms_key: Option<String>,
+    /// A lifecycle policy JSON file applied to new repositories.
+    pub lifecycle_policy: Option<PathBuf>,
+    /// Resource tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+impl RepoSettings {
+    /// Checks values before any API call.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(m) = &self.tag_mutability {
+            if !matches!(
+                m.as_str(),
+                "MUTABLE" | "IMMUTABLE" | "IMMUTABLE_WITH_EXCLUSION" | "MUTABLE_WITH_EXCLUSION"
+            ) {
+                return Err(Error::Usage(format!(
+                    "tag mutability {m:?}: expected MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION"
+                )));
+            }
+            if m.ends_with("_WITH_EXCLUSION") && self.mutability_exclusions.is_empty() {
+                return Err(Error::Usage(format!(
+                    "{m} needs at least one exclusion filter (--mutability-exclusion 'latest*')"
+                )));
+            }
+        }
+        if self.mutability_exclusions.len() > 5 {
+            return Err(Error::Usage(
+                "ECR accepts at most 5 mutability exclusion filters".into(),
+            ));
+        }
+        if let Some(e) = &self.encryption {
+            if !matches!(e.as_str(), "AES256" | "KMS") {
+                return Err(Error::Usage(format!(
+                    "encryption {e:?}: expected AES256 or KMS"
+                )));
+            }
+        }
+        if self.kms_key.is_some() && self.encryption.as_deref() != Some("KMS") {
+            return Err(Error::Usage("a KMS key needs encryption KMS".into()));
+        }
+        Ok(())
+    }
+
+    /// Fills unset fields from `other`.
+    pub fn or(mut self, other: &RepoSettings) -> RepoSettings {
+        self.tag_mutability = self.tag_mutability.or(other.tag_mutability.clone());
+        if self.mutability_exclusions.is_empty() {
+            self.mutability_exclusions = other.mutability_exclusions.clone();
+        }
+        self.scan_on_push = self.scan_on_push.or(other.scan_on_push);
+        self.encryption = self.encryption.or(other.encryption.clone());
+        self.kms_key = self.kms_key.or(other.kms_key.clone());
+        self.lifecycle_policy = self.lifecycle_policy.or(other.lifecycle_policy.clone());
+        for (k, v) in &other.tags {
+            self.tags.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        self
+    }
+}
+
+/// Whether a repository was created or was already there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ensured {
+    /// Created now.
+    Created,
+    /// Already existed (its settings are left alone).
+    Existed,
+}
+
+/// AWS access for ECR: SDK clients per region, built from the default chain.
+pub struct Ecr {
+    profile: Option<String>,
+    region: Option<String>,
+    clients: Mutex<HashMap<String, aws_sdk_ecr::Client>>,
+}
+
+impl std::fmt::Debug for Ecr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ecr")
+            .field("profile", &self.profile)
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+fn aws_error(op: &str, e: impl std::error::Error) -> Error {
+    Error::Aws {
+        operation: op.to_string(),
+        detail: aws_sdk_ecr::error::DisplayErrorContext(e).to_string(),
+    }
+}
+
+impl Ecr {
+    /// ECR access with an optional profile (`--profile`) and region override (`--region`).
+    pub fn new(profile: Option<String>, region: Option<String>) -> Self {
+        Ecr {
+            profile,
+            region,
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn sdk_config(&self, region: &str) -> aws_config::SdkConfig {
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(http)
+            .region(aws_config::Region::new(
+                self.region.clone().unwrap_or_else(|| region.to_string()),
+            ));
+        if let Some(p) = &self.profile {
+            loader = loader.profile_name(p);
+        }
+        loader.load().await
+    }
+
+    async fn client(&self, region: &str) -> aws_sdk_ecr::Client {
+        let mut clients = self.clients.lock().await;
+        if let Some(c) = clients.get(region) {
+            return c.clone();
+        }
+        let c = aws_sdk_ecr::Client::new(&self.sdk_config(region).await);
+        clients.insert(region.to_string(), c.clone());
+        c
+    }
+
+    /// The `/v2` credential for a host, and until when to use it. An
+    /// `expiresAt` already in the past (some emulators) means "unknown":
+    /// the caller then refreshes only on a 401.
+    pub async fn authorization(&self, host: &EcrHost) -> Result<(Credential, Option<SystemTime>)> {
+        let out = self
+            .client(&host.region)
+            .await
+            .get_authorization_token()
+            .send()
+            .await
+            .map_err(|e| aws_error("GetAuthorizationToken", e))?;
+        let data = out.authorization_data().first().ok_or_else(|| Error::Aws {
+            operation: "GetAuthorizationToken".into(),
+            detail: "no authorization data in the answer".into(),
+        })?;
+        let token = data.authorization_token().unwrap_or_default();
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(token)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| Error::Aws {
+                operation: "GetAuthorizationToken".into(),
+                detail: "the token is not base64 of user:password".into(),
+            })?;
+        let (user, pass) = decoded.split_once(':').ok_or_else(|| Error::Aws {
+            operation: "GetAuthorizationToken".into(),
+            detail: "the token is not user:password".into(),
+        })?;
+        let expires = data
+            .expires_at()
+            .and_then(|t| u64::try_from(t.secs()).ok())
+            .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
+            .filter(|t| *t > SystemTime::now());
+        Ok((
+            Credential {
+                username: user.to_string(),
+                password: Secret::new(pass),
+                source: "ECR GetAuthorizationToken".into(),
+            },
+            expires,
+        ))
+    }
+
+    /// Creates `name` with `settings` unless it exists.
+    pub async fn ensure_repository(
+        &self,
+        host: &EcrHost,
+        name: &str,
+        settings: &RepoSettings,
+    ) -> Result<Ensured> {
+        let client = self.client(&host.region).await;
+        let described = client
+            .describe_repositories()
+            .registry_id(&host.account)
+            .repository_names(name)
+            .send()
+            .await;
+        match described {
+            Ok(_) => return Ok(Ensured::Existed),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_repository_not_found_exception()) => {}
+            Err(e) => return Err(aws_error("DescribeRepositories", e)),
+        }
+        let mut req = client
+            .create_repository()
+            .registry_id(&host.account)
+            .repository_name(name);
+        if let Some(m) = &settings.tag_mutability {
+            req = req.image_tag_mutability(ImageTagMutability::from(m.as_str()));
+        }
+        for f in &settings.mutability_exclusions {
+            let filter = ImageTagMutabilityExclusionFilter::builder()
+                .filter_type(ImageTagMutabilityExclusionFilterType::Wildcard)
+                .filter(f)
+                .build()
+                .map_err(|e| aws_error("CreateRepository", e))?;
+            req = req.image_tag_mutability_exclusion_filters(filter);
+        }
+        if let Some(scan) = settings.scan_on_push {
+            req = req.image_scanning_configuration(
+                ImageScanningConfiguration::builder()
+                    .scan_on_push(scan)
+                    .build(),
+            );
+        }
+        if let Some(enc) = &settings.encryption {
+            let mut b = EncryptionConfiguration::builder()
+                .encryption_type(EncryptionType::from(enc.as_str()));
+            if let Some(k) = &settings.kms_key {
+                b = b.kms_key(k);
+            }
+            req = req
+                .encryption_configuration(b.build().map_err(|e| aws_error("CreateRepository", e))?);
+        }
+        for (k, v) in &settings.tags {
+            req = req.tags(
+                Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .map_err(|e| aws_error("CreateRepository", e))?,
+            );
+        }
+        match req.send().await {
+            Ok(_) => {}
+            // Someone else created it in the meantime: fine.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_repository_already_exists_exception()) =>
+            {
+                return Ok(Ensured::Existed)
+            }
+            Err(e) => return Err(aws_error("CreateRepository", e)),
+        }
+        if let Some(path) = &settings.lifecycle_policy {
+            let text = tokio::fs::read_to_string(path)
+                .await
+                .map_err(|e| Error::io(path, e))?;
+            client
+                .put_lifecycle_policy()
+                .registry_id(&host.account)
+                .repository_name(name)
+                .lifecycle_policy_text(text)
+                .send()
+                .await
+                .map_err(|e| aws_error("PutLifecyclePolicy", e))?;
+        }
+        Ok(Ensured::Created)
+    }
+
+    /// The caller's account id (STS `GetCallerIdentity`), for `ecr://` references.
+    pub async fn account_id(&self, region: &str) -> Result<String> {
+        let cfg = self.sdk_config(region).await;
+        let out = aws_sdk_sts::Client::new(&cfg)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| aws_error("GetCallerIdentity", e))?;
+        out.account().map(str::to_string).ok_or_else(|| Error::Aws {
+            operation: "GetCallerIdentity".into(),
+            detail: "no account in the answer".into(),
+        })
+    }
+
+    /// The region from `--region` or the AWS configuration, if any.
+    pub async fn default_region(&self) -> Option<String> {
+        if let Some(r) = &self.region {
+            return Some(r.clone());
+        }
+        let mut chain = aws_config::meta::region::RegionProviderChain::default_provider();
+        if let Some(p) = &self.profile {
+            chain = aws_config::meta::region::RegionProviderChain::first_try(
+                aws_config::profile::ProfileFileRegionProvider::builder()
+                    .profile_name(p)
+                    .build(),
+            )
+            .or_default_provider();
+        }
+        chain.region().await.map(|r| r.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_ecr_hosts() {
+        let h = parse_host("123456789012.dkr.ecr.us-east-1.amazonaws.com").unwrap();
+        assert_eq!(h.account, "123456789012");
+        assert_eq!(h.region, "us-east-1");
+        assert!(parse_host("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com").is_some());
+        assert_eq!(
+            parse_host("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn")
+                .unwrap()
+                .region,
+            "cn-north-1"
+        );
+        for no in [
+            "public.ecr.aws",
+            "docker.io",
+            "12345.dkr.ecr.us-east-1.amazonaws.com",
+            "123456789012.dkr.ecr.amazonaws.com",
+        ] {
+            assert!(parse_host(no).is_none(), "{no}");
+        }
+    }
+
+    #[test]
+    fn settings_validate() {
+        assert!(RepoSettings {
+            tag_mutability: Some("IMMUTABLE".into()),
+            ..Default::default()
+        }
+        .validate()
+        .is_ok());
+        assert!(RepoSettings {
+            tag_mutability: Some("immutable".into()),
+            ..Default::default()
+        }
+        .validate()
+        .is_err());
+        assert!(RepoSettings {
+            tag_mutability: Some("IMMUTABLE_WITH_EXCLUSION".into()),
+            ..Default::default()
+        }
+        .validate()
+        .is_err());
+        assert!(RepoSettings {
+            encryption: Some("KMS".into()),
+            kms_key: Some("k".into()),
+            ..Default::default()
+        }
+        .validate()
+        .is_ok());
+        assert!(RepoSettings {
+            kms_key: Some("k".into()),
+            ..Default::default()
+        }
+        .validate()
+        .is_err());
+    }
+}

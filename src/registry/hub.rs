@@ -1,0 +1,281 @@
+//! The Docker Hub API (`hub.docker.com`, not the registry): repositories of a
+//! namespace and tags of a repository, paginated, with Hub's own rate limit
+//! (`429` + `X-Retry-After`, a Unix time). The registry has no `_catalog` on
+//! Hub, so listing goes through here; tag results carry digests, platforms
+//! and sizes, which lets planning skip registry requests entirely.
+
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+use url::Url;
+
+use crate::config::RetryConfig;
+use crate::error::{Error, Result};
+use crate::registry::auth::{Credential, Secret};
+use crate::registry::client::{error_detail, Backoff};
+
+/// Default Hub API base.
+pub const DEFAULT_HUB_API: &str = "https://hub.docker.com";
+
+/// A repository as the Hub API lists it.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct HubRepo {
+    /// Repository name inside the namespace.
+    pub name: String,
+    /// Last push, RFC 3339.
+    pub last_updated: Option<String>,
+}
+
+/// One platform image of a tag.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct HubImage {
+    /// CPU architecture.
+    pub architecture: Option<String>,
+    /// Operating system.
+    pub os: Option<String>,
+    /// Variant.
+    pub variant: Option<String>,
+    /// Platform manifest digest.
+    pub digest: Option<String>,
+    /// Compressed size in bytes.
+    pub size: Option<u64>,
+}
+
+impl HubImage {
+    /// `os/arch[/variant]`.
+    pub fn platform(&self) -> String {
+        let mut p = format!(
+            "{}/{}",
+            self.os.as_deref().unwrap_or("unknown"),
+            self.architecture.as_deref().unwrap_or("unknown")
+        );
+        if let Some(v) = self.variant.as_deref().filter(|v| !v.is_empty()) {
+            p.push('/');
+            p.push_str(v);
+        }
+        p
+    }
+}
+
+/// A tag as the Hub API lists it.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct HubTag {
+    /// Tag name.
+    pub name: String,
+    /// Top manifest digest.
+    pub digest: Option<String>,
+    /// Last push, RFC 3339.
+    pub last_updated: Option<String>,
+    /// Sum of compressed sizes.
+    pub full_size: Option<u64>,
+    /// Platform images.
+    #[serde(default)]
+    pub images: Vec<HubImage>,
+}
+
+#[derive(Deserialize)]
+struct Page<T> {
+    next: Option<String>,
+    #[serde(default = "Vec::new")]
+    results: Vec<T>,
+}
+
+/// A Hub API client.
+pub struct HubApi {
+    base: Url,
+    http: reqwest::Client,
+    creds: Option<Credential>,
+    token: Mutex<Option<Secret>>,
+    retry: RetryConfig,
+}
+
+fn retry_at(h: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let t: u64 = h.get("x-retry-after")?.to_str().ok()?.trim().parse().ok()?;
+    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(t);
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+impl HubApi {
+    /// A client for `base` (e.g. `https://hub.docker.com`), logging in with
+    /// `creds` (user + password or personal access token) when given.
+    pub fn new(
+        base: &str,
+        http: reqwest::Client,
+        creds: Option<Credential>,
+        retry: RetryConfig,
+    ) -> Result<Self> {
+        let base = Url::parse(base).map_err(|e| Error::Usage(format!("hub_api {base:?}: {e}")))?;
+        Ok(HubApi {
+            base,
+            http,
+            creds: creds.filter(|c| !c.is_identity_token()),
+            token: Mutex::new(None),
+            retry,
+        })
+    }
+
+    async fn login(&self) -> Result<Option<Secret>> {
+        let Some(c) = &self.creds else {
+            return Ok(None);
+        };
+        let mut cached = self.token.lock().await;
+        if let Some(t) = cached.as_ref() {
+            return Ok(Some(t.clone()));
+        }
+        let url = self.url("/v2/auth/token")?;
+        let body = serde_json::json!({"identifier": c.username, "secret": c.password.expose()});
+        let resp = self
+            .http
+            .post(url.clone())
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| Error::Connect {
+                method: "POST".into(),
+                url: url.to_string(),
+                source: e.without_url(),
+            })?;
+        if !resp.status().is_success() {
+            let status = resp.status().as_u16();
+            let detail = error_detail(resp).await;
+            return Err(Error::Unauthorized {
+                host: self.base.host_str().unwrap_or("hub").to_string(),
+                repository: None,
+                detail: format!(
+                    "Hub API login of user {:?} from {} refused (HTTP {status}) {detail}",
+                    c.username, c.source
+                ),
+            });
+        }
+        #[derive(Deserialize)]
+        struct T {
+            access_token: Option<String>,
+            token: Option<String>,
+        }
+        let t: T = resp.json().await.map_err(|e| Error::Unauthorized {
+            host: self.base.host_str().unwrap_or("hub").to_string(),
+            repository: None,
+            detail: format!("Hub API login answer: {e}"),
+        })?;
+        let tok = t.access_token.or(t.token).map(Secret::new);
+        *cached = tok.clone();
+        Ok(tok)
+    }
+
+    fn url(&self, path: &str) -> Result<Url> {
+        self.base
+            .join(path)
+            .map_err(|e| Error::Usage(format!("Hub API URL {path}: {e}")))
+    }
+
+    async fn get_page<T: for<'de> Deserialize<'de>>(
+        &self,
+        url: &Url,
+        what: &str,
+    ) -> Result<Page<T>> {
+        let gate = Backoff::default();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            gate.wait().await;
+            let mut req = self.http.get(url.clone());
+            if let Some(t) = self.login().await? {
+                req = req.bearer_auth(t.expose());
+            }
+            let resp = req.send().await;
+            let err = match resp {
+                Ok(r) if r.status().is_success() => {
+                    return r.json().await.map_err(|e| Error::InvalidManifest {
+                        what: format!("Hub API page of {what}"),
+                        reason: e.to_string(),
+                    })
+                }
+                Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => {
+                    return Err(Error::NotFound {
+                        what: what.to_string(),
+                        detail: "the Hub API does not know it".into(),
+                    })
+                }
+                Ok(r) if r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+                    // Hub API's own limit: wait until the time it names.
+                    let wait = retry_at(r.headers())
+                        .unwrap_or(Duration::from_secs(5))
+                        .min(Duration::from_secs(900));
+                    gate.extend(wait);
+                    Error::Http {
+                        method: "GET".into(),
+                        url: url.to_string(),
+                        status: 429,
+                        detail: "Hub API rate limit".into(),
+                        retry_after: Some(wait),
+                    }
+                }
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    Error::Http {
+                        method: "GET".into(),
+                        url: url.to_string(),
+                        status,
+                        detail: error_detail(r).await,
+                        retry_after: None,
+                    }
+                }
+                Err(e) => Error::Connect {
+                    method: "GET".into(),
+                    url: url.to_string(),
+                    source: e.without_url(),
+                },
+            };
+            if !err.is_retryable() || attempt >= self.retry.max_attempts.max(3) {
+                return Err(if attempt > 1 {
+                    Error::Exhausted {
+                        attempts: attempt,
+                        last: Box::new(err),
+                    }
+                } else {
+                    err
+                });
+            }
+            if err.retry_after().is_none() {
+                gate.extend(self.retry.delay(attempt, None));
+            }
+        }
+    }
+
+    async fn all<T: for<'de> Deserialize<'de>>(&self, first: Url, what: &str) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        let mut next = Some(first);
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            pages += 1;
+            if pages > 10_000 {
+                break;
+            }
+            let page: Page<T> = self.get_page(&url, what).await?;
+            out.extend(page.results);
+            next = page.next.and_then(|n| url.join(&n).ok());
+        }
+        Ok(out)
+    }
+
+    /// Every repository of a namespace.
+    pub async fn repositories(&self, namespace: &str) -> Result<Vec<HubRepo>> {
+        let url = self.url(&format!(
+            "/v2/namespaces/{namespace}/repositories?page_size=100"
+        ))?;
+        self.all(url, &format!("namespace {namespace}")).await
+    }
+
+    /// Every tag of `namespace/repo`, newest first (as Hub orders them).
+    pub async fn tags(&self, namespace: &str, repo: &str) -> Result<Vec<HubTag>> {
+        let url = self.url(&format!(
+            "/v2/namespaces/{namespace}/repositories/{repo}/tags?page_size=100"
+        ))?;
+        self.all(url, &format!("repository {namespace}/{repo}"))
+            .await
+    }
+}
