@@ -55,6 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             dst_ref: &dst.repo_reference(),
             src_name: src.to_string(),
             dst_name: dst.to_string(),
+            platforms: &[],
         })
         .await?;
     println!("{}", serde_json::to_string_pretty(&report)?);

@@ -25,7 +25,8 @@ ways untouched, including the registry's own Bearer challenge).
                   rejected = 429s sent, unauthorized = refunded 401 GETs;
                   remaining is null when unlimited
   POST /__reset   zero the counters, remaining = limit
-  POST /__set?remaining=N[&limit=L]
+  POST /__set?remaining=N[&limit=L]   (a new limit also sets remaining to it unless
+                  remaining is given; limit=0 switches to unlimited)
 
 Hub API port P2 (JSON built live from the upstream registry, which the front reads
 with --upstream-user through the registry's own token flow; those reads cost no pulls):
@@ -40,7 +41,8 @@ with --upstream-user through the registry's own token flow; those reads cost no 
   a page past the end -> 404 likewise. Anonymous calls work; a Bearer token that
   was not issued here -> 401 {"detail": "..."}.
   Tag last_updated = when the front first saw that tag with that digest (a manifest
-  PUT through P1, or the first listing); distinct (>= 1 ms apart) and stable.
+  PUT through P1, or the first listing); distinct (>= 1 ms apart) and stable. Tags
+  first seen in the same listing are stamped in name order (the last name is newest).
   full_size = bytes of the distinct blobs (configs + layers) of all the tag's images;
   images[].size = that platform's config + layers.
   --api-limit N: every API response carries X-RateLimit-Limit/-Remaining/-Reset; after
@@ -50,7 +52,8 @@ with --upstream-user through the registry's own token flow; those reads cost no 
   GET  /__stats   {"api_requests","rejected","remaining","limit"}
   POST /__reset   zero the API counters and refill
   POST /__tags_updated?repo=NS/NAME&tag=T&time=RFC3339   set a tag's last_updated
-       (for its current digest; a new digest pushed later gets a new time)
+       (for its current digest; a new digest pushed later gets a new time; a "+"
+       in an offset must be sent as %2B)
 """
 import argparse
 import base64
@@ -188,6 +191,12 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if self._body_read:
             return
         self._body_read = True
+        try:
+            yield from self._iter_body()
+        except OSError as e:  # the client's side: not an upstream error
+            raise ClientGone("reading request body: %r" % e)
+
+    def _iter_body(self):
         mode, n = self.body_mode()
         rf = self.rfile
         if mode == "length":
@@ -265,13 +274,27 @@ class ProxyHandler(BaseHTTPRequestHandler):
                     conn.putheader("Transfer-Encoding", "chunked")
                 conn.endheaders()
                 if has_body:
-                    for data in self.iter_body():
+                    body = self.iter_body()
+                    try:
+                        for data in body:
+                            if mode == "chunked":
+                                conn.send(b"%x\r\n" % len(data) + data + b"\r\n")
+                            else:
+                                conn.send(data)
                         if mode == "chunked":
-                            conn.send(b"%x\r\n" % len(data) + data + b"\r\n")
-                        else:
-                            conn.send(data)
-                    if mode == "chunked":
-                        conn.send(b"0\r\n\r\n")
+                            conn.send(b"0\r\n\r\n")
+                    except UPSTREAM_ERRORS as e:
+                        # the upstream stopped reading the body: it may have answered
+                        # early (distribution 2.8 answers a monolithic POST upload with
+                        # 202 and closes). Drain the client's body, relay that answer.
+                        for _ in body:
+                            pass
+                        try:
+                            resp = conn.getresponse()
+                        except UPSTREAM_ERRORS:
+                            raise e
+                        resp.will_close = True
+                        return resp
                 elif mode == "length":
                     self._body_read = True
                 return conn.getresponse()
@@ -529,8 +552,7 @@ def make_registry_handler(st):
                 try:
                     with st.lock:
                         if "limit" in q:
-                            st.limit = int(q["limit"][0])
-                            st.remaining = min(st.remaining, st.limit) if st.limit > 0 else 0
+                            st.limit = st.remaining = int(q["limit"][0])
                         if "remaining" in q:
                             st.remaining = int(q["remaining"][0])
                 except ValueError:
@@ -867,8 +889,7 @@ def make_api_handler(st, data):
                             ("X-RateLimit-Remaining", str(st.api_remaining)),
                             ("X-RateLimit-Reset", str(reset))]
             if not ok:
-                self.send_json(429, {"detail": "Rate limit exceeded"},
-                               headers=[("X-Retry-After", str(reset)), ("Retry-After", str(max(1, math.ceil(reset - time.time()))))])
+                self.send_json(429, {"detail": "Rate limit exceeded"}, headers=[("X-Retry-After", str(reset))])
             return ok
 
         def page(self, items, url, render):

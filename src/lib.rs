@@ -2,17 +2,23 @@
 //! Amazon ECR, any OCI distribution registry and OCI image layout directories.
 //!
 //! Layers, top to bottom (imports only flow downward):
+//! - [`mirror`]: many images at once — plans (namespace listing, tag
+//!   filters, shards) and runs them through the copy engine (`migrate`,
+//!   `sync`, `diff`).
 //! - [`copy`]: the engine that plans and runs an image copy and reports through
 //!   [`copy::Reporter`]; it never prints.
 //! - [`registry`]: one API over remote registries (HTTP, auth, retries) and
 //!   on-disk OCI layouts.
-//! - [`config`]: per-registry settings read from a TOML file.
+//! - [`config`]: per-registry settings read from a TOML file; [`prices`]:
+//!   the dated prices and limits file.
 //! - [`types`]: references, digests, media types and platforms, parsed once.
 //! - [`error`]: the typed error every layer returns.
 
 pub mod config;
 pub mod copy;
 pub mod error;
+pub mod mirror;
+pub mod prices;
 pub mod registry;
 pub mod types;
 

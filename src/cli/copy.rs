@@ -95,7 +95,6 @@ pub async fn run(ctx: &Context, a: &CopyArgs) -> anyhow::Result<()> {
     let progress = Arc::new(Progress::new(ctx.printer.progress));
     let copier = Copier::new(
         CopyOptions {
-            platforms,
             jobs: a.jobs as usize,
             dry_run: a.dry_run,
             retry: ctx.pool.config().retry.clone(),
@@ -110,7 +109,7 @@ pub async fn run(ctx: &Context, a: &CopyArgs) -> anyhow::Result<()> {
             )
             .into());
         }
-        all_tags(ctx, &copier, &src, &dst, &src_ref, &dst_ref).await
+        all_tags(ctx, &copier, (&src, &dst), (&src_ref, &dst_ref), &platforms).await
     } else {
         let dst_ref = destination_ref(&src_ref, &dst_ref);
         let job = CopyJob {
@@ -120,6 +119,7 @@ pub async fn run(ctx: &Context, a: &CopyArgs) -> anyhow::Result<()> {
             dst_ref: &dst_ref.repo_reference(),
             src_name: src_ref.to_string(),
             dst_name: dst_ref.to_string(),
+            platforms: &platforms,
         };
         let r = copier
             .copy(job)
@@ -137,10 +137,9 @@ pub async fn run(ctx: &Context, a: &CopyArgs) -> anyhow::Result<()> {
 async fn all_tags(
     ctx: &Context,
     copier: &Copier,
-    src: &Repo,
-    dst: &Repo,
-    src_ref: &ImageRef,
-    dst_ref: &ImageRef,
+    (src, dst): (&Repo, &Repo),
+    (src_ref, dst_ref): (&ImageRef, &ImageRef),
+    platforms: &[Platform],
 ) -> anyhow::Result<()> {
     let start = std::time::Instant::now();
     let mut tags = src
@@ -170,6 +169,7 @@ async fn all_tags(
             dst_ref: tag,
             src_name: s.to_string(),
             dst_name: d.to_string(),
+            platforms,
         };
         match copier.copy(job).await {
             Ok(r) => {

@@ -60,8 +60,6 @@ impl Reporter for Silent {}
 /// Copy settings.
 #[derive(Clone, Debug)]
 pub struct CopyOptions {
-    /// Keep only these platforms of an index (empty: all).
-    pub platforms: Vec<Platform>,
     /// Concurrent blob streams.
     pub jobs: usize,
     /// Plan only; write nothing.
@@ -73,7 +71,6 @@ pub struct CopyOptions {
 impl Default for CopyOptions {
     fn default() -> Self {
         CopyOptions {
-            platforms: Vec::new(),
             jobs: 4,
             dry_run: false,
             retry: RetryConfig::default(),
@@ -130,6 +127,8 @@ pub struct CopyJob<'a> {
     pub src_name: String,
     /// Destination, for the report.
     pub dst_name: String,
+    /// Keep only these platforms of an index (empty: all).
+    pub platforms: &'a [Platform],
 }
 
 type BlobCell = Arc<OnceCell<BlobOutcome>>;
@@ -141,6 +140,7 @@ pub struct Copier {
     reporter: Arc<dyn Reporter>,
     jobs: Arc<Semaphore>,
     blobs: Mutex<HashMap<(String, Digest), BlobCell>>,
+    planned: Mutex<HashSet<(String, Digest)>>,
 }
 
 struct Plan {
@@ -162,6 +162,7 @@ impl Copier {
             reporter,
             jobs,
             blobs: Mutex::new(HashMap::new()),
+            planned: Mutex::new(HashSet::new()),
         }
     }
 
@@ -186,7 +187,8 @@ impl Copier {
             dst_ref,
             ..
         } = job;
-        let filtering = !self.opts.platforms.is_empty();
+        let platforms = job.platforms;
+        let filtering = !platforms.is_empty();
 
         // Cheap check first: HEADs only, no pull spent when nothing changed.
         let head = src
@@ -216,7 +218,7 @@ impl Copier {
 
         let top = src.get_manifest(src_ref).await?;
         let source_digest = top.digest.clone();
-        let plan = self.plan(src, dst, top).await?;
+        let plan = self.plan(src, dst, top, platforms).await?;
         let root = plan
             .manifests
             .last()
@@ -262,8 +264,19 @@ impl Copier {
         let todo_bytes: u64 = todo.iter().map(|b| b.size).sum();
 
         if self.opts.dry_run {
-            tally.copied = todo.len();
-            tally.bytes = todo_bytes;
+            // Across the images of one run, a blob is counted once.
+            let mut planned = match self.planned.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            for b in &todo {
+                if planned.insert((dst.describe(), b.digest.clone())) {
+                    tally.copied += 1;
+                    tally.bytes += b.size;
+                } else {
+                    tally.skipped += 1;
+                }
+            }
             tally.manifests = plan.manifests.len();
             tally.manifests_skipped = plan.manifests_skipped;
             return Ok(self.report(
@@ -298,6 +311,7 @@ impl Copier {
 
         // Children by digest, then the root under its tag: the tag is last.
         let n = plan.manifests.len();
+        let mut pushed = 0;
         for (i, m) in plan.manifests.iter().enumerate() {
             let is_root = i + 1 == n;
             let reference = if is_root {
@@ -305,10 +319,20 @@ impl Copier {
             } else {
                 m.digest.to_string()
             };
+            // The tag may already hold exactly this root (a --platform rerun):
+            // leave it, so immutable repositories count it as present.
+            if is_root && reference != m.digest.as_str() {
+                if let Some(h) = dst.head_manifest(&reference).await? {
+                    if h.digest.as_ref() == Some(&m.digest) {
+                        continue;
+                    }
+                }
+            }
             dst.put_manifest(&reference, m, is_root).await?;
+            pushed += 1;
             self.reporter.manifest_pushed(&m.digest, &reference);
         }
-        tally.manifests = n;
+        tally.manifests = pushed;
         tally.manifests_skipped = plan.manifests_skipped;
         Ok(self.report(
             &job.src_name,
@@ -357,7 +381,13 @@ impl Copier {
 
     /// Walks the source tree from `top`. Child manifests already at the
     /// destination are not fetched (their blobs are there by construction).
-    async fn plan(&self, src: &Repo, dst: &Repo, top: Manifest) -> Result<Plan> {
+    async fn plan(
+        &self,
+        src: &Repo,
+        dst: &Repo,
+        top: Manifest,
+        platforms: &[Platform],
+    ) -> Result<Plan> {
         let mut plan = Plan {
             manifests: Vec::new(),
             manifests_skipped: 0,
@@ -367,10 +397,10 @@ impl Copier {
         };
         let mut seen_blobs = HashSet::new();
         let mut top = top;
-        if media::is_index(&top.media_type) && !self.opts.platforms.is_empty() {
-            top = self.filter_index(&top)?;
+        if media::is_index(&top.media_type) && !platforms.is_empty() {
+            top = filter_index(&top, platforms)?;
             plan.filtered = true;
-        } else if !self.opts.platforms.is_empty() {
+        } else if !platforms.is_empty() {
             self.reporter
                 .note("the source is a single-platform image: --platform has nothing to filter");
         }
@@ -442,48 +472,6 @@ impl Copier {
             }
         }
         Ok(plan)
-    }
-
-    fn filter_index(&self, top: &Manifest) -> Result<Manifest> {
-        let children = match media::parse(top.digest.as_str(), &top.media_type, &top.bytes)? {
-            Parsed::Index(c) => c,
-            Parsed::Image { .. } => return Ok(top.clone()),
-        };
-        let kept: HashSet<String> = children
-            .iter()
-            .filter(|c| {
-                c.platform
-                    .as_ref()
-                    .is_some_and(|p| self.opts.platforms.iter().any(|f| f.accepts(p)))
-            })
-            .map(|c| c.digest.to_string())
-            .collect();
-        if kept.is_empty() {
-            let available: Vec<String> = children
-                .iter()
-                .filter_map(|c| c.platform.as_ref().map(|p| p.to_string()))
-                .collect();
-            let wanted: Vec<String> = self.opts.platforms.iter().map(|p| p.to_string()).collect();
-            return Err(Error::Usage(format!(
-                "no platform of the source matches --platform {}; it has: {}",
-                wanted.join(","),
-                available.join(", ")
-            )));
-        }
-        // Keep attestations that describe a kept image.
-        let bytes = media::filter_index(&top.bytes, |e| {
-            let digest = e.get("digest").and_then(|d| d.as_str()).unwrap_or("");
-            let attests = e
-                .get("annotations")
-                .and_then(|a| a.get("vnd.docker.reference.digest"))
-                .and_then(|d| d.as_str());
-            kept.contains(digest) || attests.is_some_and(|a| kept.contains(a))
-        })?;
-        Ok(Manifest {
-            digest: Digest::sha256_of(&bytes),
-            bytes: bytes.into(),
-            media_type: top.media_type.clone(),
-        })
     }
 
     async fn acquire(&self, src: &Repo, dst: &Repo) -> Result<Vec<OwnedSemaphorePermit>> {
@@ -567,4 +555,48 @@ struct Tally {
     bytes: u64,
     manifests: usize,
     manifests_skipped: usize,
+}
+
+/// Rewrites an index keeping only the platforms asked for (and the
+/// attestations of those images); the result has a new digest.
+fn filter_index(top: &Manifest, platforms: &[Platform]) -> Result<Manifest> {
+    let children = match media::parse(top.digest.as_str(), &top.media_type, &top.bytes)? {
+        Parsed::Index(c) => c,
+        Parsed::Image { .. } => return Ok(top.clone()),
+    };
+    let kept: HashSet<String> = children
+        .iter()
+        .filter(|c| {
+            c.platform
+                .as_ref()
+                .is_some_and(|p| platforms.iter().any(|f| f.accepts(p)))
+        })
+        .map(|c| c.digest.to_string())
+        .collect();
+    if kept.is_empty() {
+        let available: Vec<String> = children
+            .iter()
+            .filter_map(|c| c.platform.as_ref().map(|p| p.to_string()))
+            .collect();
+        let wanted: Vec<String> = platforms.iter().map(|p| p.to_string()).collect();
+        return Err(Error::Usage(format!(
+            "no platform of the source matches --platform {}; it has: {}",
+            wanted.join(","),
+            available.join(", ")
+        )));
+    }
+    // Keep attestations that describe a kept image.
+    let bytes = media::filter_index(&top.bytes, |e| {
+        let digest = e.get("digest").and_then(|d| d.as_str()).unwrap_or("");
+        let attests = e
+            .get("annotations")
+            .and_then(|a| a.get("vnd.docker.reference.digest"))
+            .and_then(|d| d.as_str());
+        kept.contains(digest) || attests.is_some_and(|a| kept.contains(a))
+    })?;
+    Ok(Manifest {
+        digest: Digest::sha256_of(&bytes),
+        bytes: bytes.into(),
+        media_type: top.media_type.clone(),
+    })
 }

@@ -42,6 +42,10 @@ impl Scope {
         self.0.push(format!("repository:{repo}:pull"));
         self
     }
+    /// Listing the registry's catalog.
+    pub fn catalog() -> Self {
+        Scope(vec!["registry:catalog:*".to_string()])
+    }
     /// No repository scope (`/v2/` ping).
     pub fn none() -> Self {
         Scope(Vec::new())
@@ -127,6 +131,7 @@ pub struct RegistryClient {
     ecr_host: Option<EcrHost>,
     creds: Mutex<Option<CachedCredential>>,
     ratelimit: std::sync::Mutex<Option<RateLimit>>,
+    manifest_gets: std::sync::atomic::AtomicU64,
     challenge: Mutex<Option<Challenge>>,
     tokens: Mutex<HashMap<String, Token>>,
     /// Backoff window shared by all requests to this host.
@@ -277,6 +282,7 @@ impl RegistryClient {
             opts,
             creds: Mutex::new(None),
             ratelimit: std::sync::Mutex::new(None),
+            manifest_gets: std::sync::atomic::AtomicU64::new(0),
             challenge: Mutex::new(None),
             tokens: Mutex::new(HashMap::new()),
             backoff: Backoff::default(),
@@ -366,6 +372,12 @@ impl RegistryClient {
                 *g = Some(rl);
             }
         }
+    }
+
+    /// Manifest GETs answered so far (pulls, on Docker Hub).
+    pub fn manifest_gets(&self) -> u64 {
+        self.manifest_gets
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether an exhausted pull limit means waiting (not failing).
@@ -699,6 +711,10 @@ impl RegistryClient {
                 let status = resp.status().as_u16();
                 if r.url.path().contains("/manifests/") {
                     self.observe_ratelimit(resp.headers());
+                    if r.method == Method::GET && resp.status().is_success() {
+                        self.manifest_gets
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
                 }
                 if matches!(status, 408 | 429 | 500..=599) {
                     let e = status_error(&r.method, &r.url, "request", resp).await;

@@ -41,6 +41,18 @@ fn accept() -> HeaderMap {
     h
 }
 
+/// The target of a `Link: <…>; rel="next"` header.
+fn next_link(h: &HeaderMap) -> Option<String> {
+    header_str(h, LINK.as_str())
+        .and_then(|l| l.split(';').next())
+        .map(|l| {
+            l.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string()
+        })
+}
+
 fn with_digest(url: &Url, d: &Digest) -> Url {
     let mut u = url.clone();
     u.query_pairs_mut().append_pair("digest", d.as_str());
@@ -433,6 +445,48 @@ impl Remote {
         Ok(())
     }
 
+    /// Every repository of the registry (`/v2/_catalog`, paginated).
+    pub async fn catalog(client: &Arc<RegistryClient>) -> Result<Vec<String>> {
+        #[derive(serde::Deserialize)]
+        struct Catalog {
+            repositories: Option<Vec<String>>,
+        }
+        let mut out = Vec::new();
+        let mut url = client.url("_catalog?n=1000")?;
+        for _ in 0..100_000 {
+            let resp = client
+                .send(Req {
+                    method: Method::GET,
+                    url: url.clone(),
+                    headers: HeaderMap::new(),
+                    body: None,
+                    scope: &Scope::catalog(),
+                    repo: None,
+                })
+                .await?;
+            if !resp.status().is_success() {
+                return Err(status_error(
+                    &Method::GET,
+                    &url,
+                    &format!("catalog of {}", client.name),
+                    resp,
+                )
+                .await);
+            }
+            let next = next_link(resp.headers());
+            let page: Catalog = resp.json().await.map_err(|e| Error::InvalidManifest {
+                what: format!("catalog of {}", client.name),
+                reason: e.to_string(),
+            })?;
+            out.extend(page.repositories.unwrap_or_default());
+            match next.and_then(|n| url.join(&n).ok()) {
+                Some(n) => url = n,
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
     /// Every tag, following `Link: <…>; rel="next"` pagination.
     pub async fn tags(&self) -> Result<Vec<String>> {
         #[derive(serde::Deserialize)]
@@ -462,14 +516,7 @@ impl Remote {
                 )
                 .await);
             }
-            let next = header_str(resp.headers(), LINK.as_str())
-                .and_then(|l| l.split(';').next())
-                .map(|l| {
-                    l.trim()
-                        .trim_start_matches('<')
-                        .trim_end_matches('>')
-                        .to_string()
-                });
+            let next = next_link(resp.headers());
             let list: TagList = resp.json().await.map_err(|e| Error::InvalidManifest {
                 what: format!("tag list of {}", self.repo),
                 reason: e.to_string(),

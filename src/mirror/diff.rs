@@ -1,0 +1,111 @@
+//! Tag-by-tag parity between a source and a mirror, with HEAD requests only
+//! (no Docker Hub pull is spent): for each tag, the source and destination
+//! digests and a status — same, missing, different, or extra.
+
+use std::collections::BTreeSet;
+
+use futures_util::{stream, StreamExt, TryStreamExt};
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::mirror::{relative, Lister, Namespace, RepoFilter, TagFilter, TagInfo};
+use crate::registry::{Pool, Remote, Repo};
+
+/// One tag's parity.
+#[derive(Clone, Debug, Serialize)]
+pub struct DiffRow {
+    /// Repository, relative to the namespaces.
+    pub repository: String,
+    /// Tag.
+    pub tag: String,
+    /// Source digest, if the tag exists there.
+    pub source_digest: Option<String>,
+    /// Destination digest, if the tag exists there.
+    pub destination_digest: Option<String>,
+    /// `same`, `missing` (not at the destination), `different`, `extra` (only at the destination).
+    pub status: &'static str,
+    /// Platforms (from the Hub API, when the source is Docker Hub).
+    pub platforms: Vec<String>,
+    /// Compressed size (from the Hub API), when known.
+    pub size: Option<u64>,
+}
+
+async fn head_digest(pool: &Pool, registry: &str, repo: &str, tag: &str) -> Result<Option<String>> {
+    let r = Repo::Remote(Remote {
+        client: pool.client(registry)?,
+        repo: repo.to_string(),
+    });
+    match r.head_manifest(tag).await {
+        Ok(h) => Ok(h.and_then(|h| h.digest).map(|d| d.to_string())),
+        Err(crate::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Compares every (filtered) repository and tag of `src` with `dst`.
+pub async fn diff(
+    pool: &Pool,
+    src: &Namespace,
+    dst: &Namespace,
+    repos: &RepoFilter,
+    tags: &TagFilter,
+    concurrency: usize,
+) -> Result<Vec<DiffRow>> {
+    let src_list = Lister::new(pool, &src.registry).await?;
+    let dst_list = Lister::new(pool, &dst.registry).await?;
+    let mut rows = Vec::new();
+    for repo in src_list.repositories(src).await? {
+        let rel = relative(src, &repo);
+        if !repos.accepts(&rel) {
+            continue;
+        }
+        let dst_repo = dst.join(&rel);
+        let src_tags = tags.apply(src_list.tags(&src.registry, &repo).await?);
+        let dst_tags: Vec<String> = dst_list
+            .tags(&dst.registry, &dst_repo)
+            .await?
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        let src_names: BTreeSet<&str> = src_tags.iter().map(|t| t.name.as_str()).collect();
+        let mut work: Vec<(TagInfo, bool)> = src_tags.iter().cloned().map(|t| (t, true)).collect();
+        let dst_filtered = tags.apply(dst_tags.iter().map(|n| TagInfo::named(n)).collect());
+        for t in dst_filtered {
+            if !src_names.contains(t.name.as_str()) {
+                work.push((t, false));
+            }
+        }
+        let (repo_ref, rel_ref, dst_ref) = (&repo, &rel, &dst_repo);
+        let mut part: Vec<DiffRow> = stream::iter(work)
+            .map(|(t, at_source)| async move {
+                let s = match (&t.digest, at_source) {
+                    (Some(d), _) => Some(d.to_string()),
+                    (None, true) => head_digest(pool, &src.registry, repo_ref, &t.name).await?,
+                    (None, false) => None,
+                };
+                let d = head_digest(pool, &dst.registry, dst_ref, &t.name).await?;
+                let status = match (&s, &d) {
+                    (Some(a), Some(b)) if a == b => "same",
+                    (Some(_), Some(_)) => "different",
+                    (Some(_), None) => "missing",
+                    (None, Some(_)) => "extra",
+                    (None, None) => "missing",
+                };
+                Ok::<_, crate::Error>(DiffRow {
+                    repository: rel_ref.clone(),
+                    size: t.size(),
+                    tag: t.name,
+                    source_digest: s,
+                    destination_digest: d,
+                    status,
+                    platforms: t.platforms,
+                })
+            })
+            .buffer_unordered(concurrency.max(1))
+            .try_collect()
+            .await?;
+        part.sort_by(|a, b| a.tag.cmp(&b.tag));
+        rows.extend(part);
+    }
+    Ok(rows)
+}

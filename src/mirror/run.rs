@@ -1,0 +1,257 @@
+//! Runs a plan of images through one [`Copier`] (so a blob shared by many
+//! images moves once), several images at a time; creates missing ECR
+//! repositories on the way; a failed image never stops the others. In a dry
+//! run it reports what would move — bytes after de-duplication and the
+//! Docker Hub pulls it would spend — and writes nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures_util::{stream, StreamExt};
+use serde::Serialize;
+use tokio::sync::OnceCell;
+
+use crate::copy::{Copier, CopyJob};
+use crate::error::Error;
+use crate::mirror::Item;
+use crate::registry::ecr::{self, Ensured};
+use crate::registry::{Pool, Remote, Repo};
+use crate::types::reference::DOCKER_HUB;
+
+/// The outcome of one image.
+#[derive(Clone, Debug, Serialize)]
+pub struct ImageResult {
+    /// Source `registry/repo:tag`.
+    pub source: String,
+    /// Destination `registry/repo:tag`.
+    pub destination: String,
+    /// `copied`, `unchanged`, `failed`, or in a dry run `would-copy` / `unchanged`.
+    pub status: &'static str,
+    /// Destination top digest (or the source's, in a dry run).
+    pub digest: Option<String>,
+    /// Blobs streamed (or to stream).
+    pub blobs_copied: usize,
+    /// Bytes streamed (or to stream, after de-duplication).
+    pub bytes_copied: u64,
+    /// Docker Hub pulls spent (or that would be spent).
+    pub pulls: u64,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Wall time.
+    pub duration_s: f64,
+}
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Images copied at once.
+    pub images: usize,
+    /// Create missing ECR repositories.
+    pub create_repos: bool,
+    /// Plan only.
+    pub dry_run: bool,
+}
+
+/// Runs items; remembers which repositories it ensured.
+pub struct Runner<'a> {
+    pool: &'a Pool,
+    copier: &'a Copier,
+    opts: RunOptions,
+    ensured: Mutex<HashMap<String, Arc<OnceCell<Ensured>>>>,
+    created: Mutex<Vec<String>>,
+    hub_images_seen: Mutex<HashSet<String>>,
+}
+
+fn describe(e: &Error) -> String {
+    let text = e.to_string();
+    if text.contains("TAG_INVALID") || text.contains("ImageTagAlreadyExists") {
+        return format!(
+            "the tag already exists with a different digest in an immutable repository ({text})"
+        );
+    }
+    text
+}
+
+impl<'a> Runner<'a> {
+    /// A runner using `pool` and `copier`.
+    pub fn new(pool: &'a Pool, copier: &'a Copier, opts: RunOptions) -> Self {
+        Runner {
+            pool,
+            copier,
+            opts,
+            ensured: Mutex::new(HashMap::new()),
+            created: Mutex::new(Vec::new()),
+            hub_images_seen: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Repositories created during the run.
+    pub fn created(&self) -> Vec<String> {
+        let mut v = self.created.lock().map(|g| g.clone()).unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// Runs every item, `images` at a time; results in plan order.
+    pub async fn run(&self, items: &[Item]) -> Vec<ImageResult> {
+        let mut results: Vec<(usize, ImageResult)> = stream::iter(items.iter().enumerate())
+            .map(|(i, it)| async move { (i, self.one(it).await) })
+            .buffer_unordered(self.opts.images.max(1))
+            .collect()
+            .await;
+        results.sort_by_key(|(i, _)| *i);
+        results.into_iter().map(|(_, r)| r).collect()
+    }
+
+    async fn ensure_repo(&self, it: &Item) -> Result<(), Error> {
+        let Some(host) = ecr::parse_host(&it.dst_registry) else {
+            return Ok(()); // other registries create repositories on push
+        };
+        let Some(api) = self.pool.ecr() else {
+            return Ok(());
+        };
+        let key = format!("{}/{}", it.dst_registry, it.dst_repo);
+        let cell = {
+            let mut map = match self.ensured.lock() {
+                Ok(m) => m,
+                Err(p) => p.into_inner(),
+            };
+            map.entry(key.clone())
+                .or_insert_with(|| Arc::new(OnceCell::new()))
+                .clone()
+        };
+        let outcome = *cell
+            .get_or_try_init(|| api.ensure_repository(&host, &it.dst_repo, &it.repo_settings))
+            .await?;
+        if outcome == Ensured::Created {
+            if let Ok(mut c) = self.created.lock() {
+                if !c.contains(&key) {
+                    c.push(key);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn one(&self, it: &Item) -> ImageResult {
+        let start = Instant::now();
+        let mut r = ImageResult {
+            source: it.source(),
+            destination: it.destination(),
+            status: "failed",
+            digest: None,
+            blobs_copied: 0,
+            bytes_copied: 0,
+            pulls: 0,
+            error: None,
+            duration_s: 0.0,
+        };
+        let outcome = self.attempt(it, &mut r).await;
+        if let Err(e) = outcome {
+            r.status = "failed";
+            r.error = Some(describe(&e));
+        }
+        r.duration_s = start.elapsed().as_secs_f64();
+        r
+    }
+
+    async fn attempt(&self, it: &Item, r: &mut ImageResult) -> Result<(), Error> {
+        let src = Repo::Remote(Remote {
+            client: self.pool.client(&it.src_registry)?,
+            repo: it.src_repo.clone(),
+        });
+        let dst = Repo::Remote(Remote {
+            client: self.pool.client(&it.dst_registry)?,
+            repo: it.dst_repo.clone(),
+        });
+        if self.opts.dry_run && it.src_registry == DOCKER_HUB && !it.tag.images.is_empty() {
+            return self.dry_run_from_hub(it, &src, &dst, r).await;
+        }
+        if self.opts.create_repos && !self.opts.dry_run {
+            self.ensure_repo(it).await?;
+        }
+        let src_client = self.pool.client(&it.src_registry)?;
+        let pulls_before = src_client.manifest_gets();
+        let report = self
+            .copier
+            .copy(CopyJob {
+                src: &src,
+                src_ref: &it.tag.name,
+                dst: &dst,
+                dst_ref: &it.tag.name,
+                src_name: it.source(),
+                dst_name: it.destination(),
+                platforms: &it.platforms,
+            })
+            .await;
+        // Pulls are counted per registry client; with images in parallel the
+        // count of one image may include a neighbour's. Totals are exact.
+        r.pulls = src_client.manifest_gets().saturating_sub(pulls_before);
+        let report = report?;
+        r.status = match report.status {
+            "dry-run" if report.manifests == 0 => "unchanged",
+            "dry-run" => "would-copy",
+            s => s,
+        };
+        r.digest = Some(report.digest.to_string());
+        r.blobs_copied = report.blobs_copied;
+        r.bytes_copied = report.bytes_copied;
+        if self.opts.dry_run && it.src_registry == DOCKER_HUB {
+            r.pulls = report.manifests as u64;
+        }
+        Ok(())
+    }
+
+    /// A Docker Hub dry run costs no pull: digests and sizes come from the
+    /// Hub API, the destination is checked with a HEAD.
+    async fn dry_run_from_hub(
+        &self,
+        it: &Item,
+        src: &Repo,
+        dst: &Repo,
+        r: &mut ImageResult,
+    ) -> Result<(), Error> {
+        let src_digest = match &it.tag.digest {
+            Some(d) => Some(d.clone()),
+            None => src
+                .head_manifest(&it.tag.name)
+                .await?
+                .and_then(|h| h.digest),
+        };
+        let dst_digest = dst
+            .head_manifest(&it.tag.name)
+            .await?
+            .and_then(|h| h.digest);
+        r.digest = src_digest.as_ref().map(|d| d.to_string());
+        if it.platforms.is_empty() && src_digest.is_some() && src_digest == dst_digest {
+            r.status = "unchanged";
+            return Ok(());
+        }
+        r.status = "would-copy";
+        let mut seen = match self.hub_images_seen.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let wanted: Vec<&(String, u64)> = it
+            .tag
+            .images
+            .iter()
+            .zip(it.tag.platforms.iter())
+            .filter(|(_, p)| {
+                it.platforms.is_empty()
+                    || p.parse::<crate::types::Platform>()
+                        .is_ok_and(|p| it.platforms.iter().any(|f| f.accepts(&p)))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        // One pull for the index (when there is one) and one per platform.
+        r.pulls = wanted.len() as u64 + u64::from(it.tag.images.len() > 1);
+        for (digest, size) in wanted {
+            if seen.insert(format!("{}|{digest}", it.dst_repo)) {
+                r.bytes_copied += size;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,202 @@
+//! The CI mirror file (`crossdock sync mirror.yaml`): which sources go where,
+//! which tags (exact names need no listing; patterns do), platforms and
+//! repository settings. It becomes a plan of [`Item`]s for the runner.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::mirror::{Item, Lister, TagFilter, TagInfo};
+use crate::registry::ecr::RepoSettings;
+use crate::registry::Pool;
+use crate::types::{ImageRef, Platform};
+
+/// The whole file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncFile {
+    /// Settings every mirror inherits.
+    #[serde(default)]
+    pub defaults: Defaults,
+    /// The mirrors.
+    pub mirrors: Vec<Mirror>,
+}
+
+/// Inherited settings.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// Platforms to keep (empty: all).
+    #[serde(default)]
+    pub platforms: Vec<String>,
+    /// Create missing ECR repositories (default true).
+    pub create_repos: Option<bool>,
+    /// Settings for created repositories.
+    #[serde(default)]
+    pub repository: RepoSettings,
+}
+
+/// One source repository mirrored to one destination repository.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mirror {
+    /// Source repository (`docker.io/library/nginx`, `nginx`).
+    pub source: String,
+    /// Destination repository.
+    pub destination: String,
+    /// Exact tags (need no listing).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Anchored regex over the source's tags.
+    pub tag_regex: Option<String>,
+    /// Semver range over the source's tags.
+    pub semver: Option<String>,
+    /// Keep the N newest matching tags.
+    pub latest: Option<usize>,
+    /// Platforms (overrides the defaults).
+    pub platforms: Option<Vec<String>>,
+    /// Repository settings (override the defaults key by key).
+    pub repository: Option<RepoSettings>,
+}
+
+fn repo_of(input: &str, what: &str) -> Result<(String, String)> {
+    match input.parse::<ImageRef>()? {
+        ImageRef::Registry(r) if !r.explicit_tag && r.digest.is_none() => {
+            Ok((r.registry, r.repository))
+        }
+        ImageRef::Registry(_) => Err(Error::Usage(format!(
+            "{what} {input:?}: give a repository without a tag; list tags under `tags:`"
+        ))),
+        ImageRef::Layout(_) => Err(Error::Usage(format!(
+            "{what} {input:?}: sync works between registries"
+        ))),
+    }
+}
+
+impl SyncFile {
+    /// Reads and validates the file.
+    pub fn load(path: &Path) -> Result<SyncFile> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let f: SyncFile = yaml_serde::from_str(&text).map_err(|e| Error::Config {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        if f.mirrors.is_empty() {
+            return Err(Error::Config {
+                path: path.display().to_string(),
+                reason: "no mirrors listed".into(),
+            });
+        }
+        f.defaults.repository.validate()?;
+        for m in &f.mirrors {
+            repo_of(&m.source, "source")?;
+            repo_of(&m.destination, "destination")?;
+            if let Some(r) = &m.repository {
+                r.clone().or(&f.defaults.repository).validate()?;
+            }
+            TagFilter::new(
+                m.tags.clone(),
+                m.tag_regex.as_deref(),
+                m.semver.as_deref(),
+                m.latest,
+            )?;
+        }
+        Ok(f)
+    }
+
+    /// Whether missing repositories are created.
+    pub fn create_repos(&self) -> bool {
+        self.defaults.create_repos.unwrap_or(true)
+    }
+
+    /// Resolves every mirror to items; lists tags only where patterns need it.
+    pub async fn plan(&self, pool: &Pool) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
+        for m in &self.mirrors {
+            let (src_registry, src_repo) = repo_of(&m.source, "source")?;
+            let (dst_registry, dst_repo) = repo_of(&m.destination, "destination")?;
+            let filter = TagFilter::new(
+                m.tags.clone(),
+                m.tag_regex.as_deref(),
+                m.semver.as_deref(),
+                m.latest,
+            )?;
+            let tags = if filter.needs_listing() {
+                let lister = Lister::new(pool, &src_registry).await?;
+                filter.apply(lister.tags(&src_registry, &src_repo).await?)
+            } else {
+                filter.apply(Vec::<TagInfo>::new())
+            };
+            let platforms = m
+                .platforms
+                .as_ref()
+                .unwrap_or(&self.defaults.platforms)
+                .iter()
+                .map(|p| p.parse::<Platform>())
+                .collect::<Result<Vec<_>>>()?;
+            let settings = m
+                .repository
+                .clone()
+                .unwrap_or_default()
+                .or(&self.defaults.repository);
+            for t in tags {
+                items.push(Item {
+                    src_registry: src_registry.clone(),
+                    src_repo: src_repo.clone(),
+                    dst_registry: dst_registry.clone(),
+                    dst_repo: dst_repo.clone(),
+                    tag: t,
+                    platforms: platforms.clone(),
+                    repo_settings: settings.clone(),
+                });
+            }
+        }
+        Ok(items)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_example_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.yaml");
+        std::fs::write(
+            &p,
+            r#"
+defaults:
+  platforms: [linux/amd64]
+  repository:
+    tag_mutability: IMMUTABLE
+    scan_on_push: true
+mirrors:
+  - source: docker.io/library/nginx
+    destination: 123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror/nginx
+    tags: ["1.27", "1.26"]
+  - source: redis
+    destination: 123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror/redis
+    semver: ">=7.2"
+    latest: 2
+"#,
+        )
+        .unwrap();
+        let f = SyncFile::load(&p).unwrap();
+        assert_eq!(f.mirrors.len(), 2);
+        assert!(f.create_repos());
+        std::fs::write(
+            &p,
+            "mirrors:\n  - source: nginx:1.27\n    destination: x.io/n\n",
+        )
+        .unwrap();
+        assert!(SyncFile::load(&p).is_err(), "tags belong under tags:");
+        std::fs::write(
+            &p,
+            "mirrors:\n  - source: nginx\n    destination: x.io/n\n    tagz: [a]\n",
+        )
+        .unwrap();
+        assert!(SyncFile::load(&p).is_err(), "unknown keys are refused");
+    }
+}
