@@ -89,7 +89,7 @@ _crossdock() {
 
     case "${cmd}" in
         crossdock)
-            opts="-o -q -h -V --config --output --quiet --progress --help --version copy migrate sync diff ratelimit compare bench ls inspect completions help"
+            opts="-o -q -h -V --config --output --quiet --progress --profile --region --on-ratelimit --help --version copy migrate sync diff ratelimit compare bench ls inspect completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -111,6 +111,18 @@ _crossdock() {
                     COMPREPLY=($(compgen -W "auto bars lines none" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-ratelimit)
+                    COMPREPLY=($(compgen -W "wait fail" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -119,7 +131,7 @@ _crossdock() {
             return 0
             ;;
         crossdock__subcmd__bench)
-            opts="-o -q -h -V --config --output --quiet --progress --help --version"
+            opts="-o -q -h -V --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -139,6 +151,18 @@ _crossdock() {
                     ;;
                 --progress)
                     COMPREPLY=($(compgen -W "auto bars lines none" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-ratelimit)
+                    COMPREPLY=($(compgen -W "wait fail" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -149,7 +173,7 @@ _crossdock() {
             return 0
             ;;
         crossdock__subcmd__compare)
-            opts="-o -q -h -V --config --output --quiet --progress --help --version"
+            opts="-o -q -h -V --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -169,6 +193,18 @@ _crossdock() {
                     ;;
                 --progress)
                     COMPREPLY=($(compgen -W "auto bars lines none" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-ratelimit)
+                    COMPREPLY=($(compgen -W "wait fail" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -179,7 +215,7 @@ _crossdock() {
             return 0
             ;;
         crossdock__subcmd__completions)
-            opts="-o -q -h -V --config --output --quiet --progress --help --version bash elvish fish powershell zsh"
+            opts="-o -q -h -V --config --output --quiet --progress --profile --region --on-ratelimit --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -201,6 +237,18 @@ _crossdock() {
                     COMPREPLY=($(compgen -W "auto bars lines none" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-ratelimit)
+                    COMPREPLY=($(compgen -W "wait fail" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -209,7 +257,7 @@ _crossdock() {
             return 0
             ;;
         crossdock__subcmd__copy)
-            opts="-j -o -q -h -V --platform --all-tags --dry-run --jobs --config --output --quiet --progress --help --version"
+            opts="-j -o -q -h -V --platform --all-tags --dry-run --jobs --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -243,6 +291,18 @@ _crossdock() {
                     COMPREPLY=($(compgen -W "auto bars lines none" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-ratelimit)
+                    COMPREPLY=($(compgen -W "wait fail" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -251,12 +311,32 @@ _crossdock() {
             return 0
             ;;
         crossdock__subcmd__diff)
-            opts="-o -q -h -V --config --output --quiet --progress --help --version"
+            opts="-o -q -h -V --repos --exclude-repos --tags --semver --latest --only-differences --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --repos)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-repos)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tags)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --semver)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --latest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -271,6 +351,18 @@ _crossdock() {
                     ;;
                 --progress)
                     COMPREPLY=($(compgen -W "auto bars lines none" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-ratelimit)
+                    COMPREPLY=($(compgen -W "wait fail" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -449,7 +541,7 @@ _crossdock() {
             return 0
             ;;
         crossdock__subcmd__inspect)
-            opts="-o -q -h -V --raw --config --output --quiet --progress --help --version"
+            opts="-o -q -h -V --raw --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -469,6 +561,18 @@ _crossdock() {
                     ;;
                 --progress)
                     COMPREPLY=($(compgen -W "auto bars lines none" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-ratelimit)
+                    COMPREPLY=($(compgen -W "wait fail" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -479,7 +583,7 @@ _crossdock() {
             return 0
             ;;
         crossdock__subcmd__ls)
-            opts="-o -q -h -V --config --output --quiet --progress --help --version"
+            opts="-o -q -h -V --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -499,6 +603,18 @@ _crossdock() {
                     ;;
                 --progress)
                     COMPREPLY=($(compgen -W "auto bars lines none" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-ratelimit)
+                    COMPREPLY=($(compgen -W "wait fail" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -509,12 +625,80 @@ _crossdock() {
             return 0
             ;;
         crossdock__subcmd__migrate)
-            opts="-o -q -h -V --config --output --quiet --progress --help --version"
+            opts="-j -o -q -h -V --repos --exclude-repos --tags --semver --latest --platform --jobs --images --dry-run --shard --no-create-repos --tag-mutability --mutability-exclusion --scan-on-push --encryption --kms-key --lifecycle-policy --repo-tag --prices --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --repos)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-repos)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tags)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --semver)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --latest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --platform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --images)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag-mutability)
+                    COMPREPLY=($(compgen -W "MUTABLE IMMUTABLE IMMUTABLE_WITH_EXCLUSION MUTABLE_WITH_EXCLUSION" -- "${cur}"))
+                    return 0
+                    ;;
+                --mutability-exclusion)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --encryption)
+                    COMPREPLY=($(compgen -W "AES256 KMS" -- "${cur}"))
+                    return 0
+                    ;;
+                --kms-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lifecycle-policy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo-tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prices)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -529,6 +713,18 @@ _crossdock() {
                     ;;
                 --progress)
                     COMPREPLY=($(compgen -W "auto bars lines none" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-ratelimit)
+                    COMPREPLY=($(compgen -W "wait fail" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -539,7 +735,7 @@ _crossdock() {
             return 0
             ;;
         crossdock__subcmd__ratelimit)
-            opts="-o -q -h -V --config --output --quiet --progress --help --version"
+            opts="-o -q -h -V --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -559,6 +755,18 @@ _crossdock() {
                     ;;
                 --progress)
                     COMPREPLY=($(compgen -W "auto bars lines none" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-ratelimit)
+                    COMPREPLY=($(compgen -W "wait fail" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -569,12 +777,32 @@ _crossdock() {
             return 0
             ;;
         crossdock__subcmd__sync)
-            opts="-o -q -h -V --config --output --quiet --progress --help --version"
+            opts="-j -o -q -h -V --dry-run --jobs --images --shard --prices --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --images)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prices)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -589,6 +817,18 @@ _crossdock() {
                     ;;
                 --progress)
                     COMPREPLY=($(compgen -W "auto bars lines none" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-ratelimit)
+                    COMPREPLY=($(compgen -W "wait fail" -- "${cur}"))
                     return 0
                     ;;
                 *)

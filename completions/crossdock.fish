@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_crossdock_global_optspecs
-    string join \n config= o/output= q/quiet progress= h/help V/version
+    string join \n config= o/output= q/quiet progress= profile= region= on-ratelimit= h/help V/version
 end
 
 function __fish_crossdock_needs_command
@@ -31,13 +31,17 @@ complete -c crossdock -n "__fish_crossdock_needs_command" -l progress -d 'Progre
 bars\t'Always bars'
 lines\t'Always plain lines'
 none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_needs_command" -l profile -d 'AWS profile for ECR (default: the AWS credential chain)' -r
+complete -c crossdock -n "__fish_crossdock_needs_command" -l region -d 'AWS region for the ECR API (default: the registry host\'s region)' -r
+complete -c crossdock -n "__fish_crossdock_needs_command" -l on-ratelimit -d 'When Docker Hub\'s pull limit runs out: wait for the window (checking with free HEADs) or fail' -r -f -a "wait\t'Pause until pulls are allowed again'
+fail\t'Stop with an error'"
 complete -c crossdock -n "__fish_crossdock_needs_command" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_needs_command" -s V -l version -d 'Print version'
 complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "copy" -d 'Copy an image (all platforms by default) from one registry or OCI layout to another'
-complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "migrate" -d 'Migrate a whole Docker Hub namespace to ECR [not built yet]'
-complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "sync" -d 'Mirror images listed in a YAML file, for CI [not built yet]'
-complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "diff" -d 'Compare tags and digests of a source and a mirror [not built yet]'
+complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "migrate" -d 'Migrate a whole namespace (e.g. Docker Hub → ECR): every repository and chosen tag, resumable'
+complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "sync" -d 'Mirror the images listed in a YAML file (for CI); a no-op run costs HEADs only'
+complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "diff" -d 'Compare tags and digests of a source and a mirror (HEAD only); exit 1 when not in sync'
 complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "ratelimit" -d 'Show the Docker Hub pull rate limit of the current identity [not built yet]'
 complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "compare" -d 'Docker Hub vs ECR side by side: limits, cost, latency [not built yet]'
 complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "bench" -d 'Benchmark registries: latency percentiles and throughput [not built yet]'
@@ -54,11 +58,35 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l progress -d
 bars\t'Always bars'
 lines\t'Always plain lines'
 none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l profile -d 'AWS profile for ECR (default: the AWS credential chain)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l region -d 'AWS region for the ECR API (default: the registry host\'s region)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l on-ratelimit -d 'When Docker Hub\'s pull limit runs out: wait for the window (checking with free HEADs) or fail' -r -f -a "wait\t'Pause until pulls are allowed again'
+fail\t'Stop with an error'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l all-tags -d 'Copy every tag of the source repository'
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l dry-run -d 'Show what would move (manifests, blobs, bytes); write nothing'
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -s V -l version -d 'Print version'
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l repos -d 'Only repositories whose whole name (inside the namespace) matches this regex' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l exclude-repos -d 'Skip repositories whose whole name matches this regex' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l tags -d 'Only tags whose whole name matches this regex' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l semver -d 'Only tags that are versions in this semver range (e.g. \'>=1.2, <2\')' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l latest -d 'Only the N newest matching tags (by push time on Docker Hub, else by version)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l platform -d 'Copy only these platforms (comma-separated os/arch[/variant]); index digests then change' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -s j -l jobs -d 'Concurrent blob streams' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l images -d 'Images copied at once' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l shard -d 'Take only slice I of N of the plan (0 <= I < N), for parallel CI jobs' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l tag-mutability -d 'Tag mutability of created repositories' -r -f -a "MUTABLE\t''
+IMMUTABLE\t''
+IMMUTABLE_WITH_EXCLUSION\t''
+MUTABLE_WITH_EXCLUSION\t''"
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l mutability-exclusion -d 'Wildcard tag filter excluded from the mutability mode (repeatable, ≤ 5)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l encryption -d 'Encryption of created repositories' -r -f -a "AES256\t''
+KMS\t''"
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l kms-key -d 'KMS key (ARN or id) with --encryption KMS' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l lifecycle-policy -d 'Lifecycle policy JSON file for created repositories' -r -F
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l repo-tag -d 'Resource tag KEY=VALUE for created repositories (repeatable)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l prices -d 'Prices and limits file overriding the built-in one (see data/prices.toml)' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'One JSON object on stdout'"
@@ -66,9 +94,20 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l progress
 bars\t'Always bars'
 lines\t'Always plain lines'
 none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l profile -d 'AWS profile for ECR (default: the AWS credential chain)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l region -d 'AWS region for the ECR API (default: the registry host\'s region)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l on-ratelimit -d 'When Docker Hub\'s pull limit runs out: wait for the window (checking with free HEADs) or fail' -r -f -a "wait\t'Pause until pulls are allowed again'
+fail\t'Stop with an error'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l dry-run -d 'Show the plan: repositories, tags, bytes, Docker Hub pulls, ECR storage cost; write nothing'
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l no-create-repos -d 'Do not create missing ECR repositories'
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l scan-on-push -d 'Turn on scan on push for created repositories'
 complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -s V -l version -d 'Print version'
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -s j -l jobs -d 'Concurrent blob streams' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l images -d 'Images copied at once' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l shard -d 'Take only slice I of N of the plan (0 <= I < N)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l prices -d 'Prices and limits file overriding the built-in one' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'One JSON object on stdout'"
@@ -76,9 +115,19 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l progress -d
 bars\t'Always bars'
 lines\t'Always plain lines'
 none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l profile -d 'AWS profile for ECR (default: the AWS credential chain)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l region -d 'AWS region for the ECR API (default: the registry host\'s region)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l on-ratelimit -d 'When Docker Hub\'s pull limit runs out: wait for the window (checking with free HEADs) or fail' -r -f -a "wait\t'Pause until pulls are allowed again'
+fail\t'Stop with an error'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l dry-run -d 'Show what would be copied; write nothing'
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -s V -l version -d 'Print version'
+complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l repos -d 'Only repositories whose whole name (inside the namespace) matches this regex' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l exclude-repos -d 'Skip repositories whose whole name matches this regex' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l tags -d 'Only tags whose whole name matches this regex' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l semver -d 'Only tags that are versions in this semver range (e.g. \'>=1.2, <2\')' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l latest -d 'Only the N newest matching tags (by push time on Docker Hub, else by version)' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'One JSON object on stdout'"
@@ -86,6 +135,11 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l progress -d
 bars\t'Always bars'
 lines\t'Always plain lines'
 none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l profile -d 'AWS profile for ECR (default: the AWS credential chain)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l region -d 'AWS region for the ECR API (default: the registry host\'s region)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l on-ratelimit -d 'When Docker Hub\'s pull limit runs out: wait for the window (checking with free HEADs) or fail' -r -f -a "wait\t'Pause until pulls are allowed again'
+fail\t'Stop with an error'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l only-differences -d 'Only list tags that are not in sync'
 complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -s V -l version -d 'Print version'
@@ -96,6 +150,10 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand ratelimit" -l progre
 bars\t'Always bars'
 lines\t'Always plain lines'
 none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand ratelimit" -l profile -d 'AWS profile for ECR (default: the AWS credential chain)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand ratelimit" -l region -d 'AWS region for the ECR API (default: the registry host\'s region)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand ratelimit" -l on-ratelimit -d 'When Docker Hub\'s pull limit runs out: wait for the window (checking with free HEADs) or fail' -r -f -a "wait\t'Pause until pulls are allowed again'
+fail\t'Stop with an error'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand ratelimit" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand ratelimit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand ratelimit" -s V -l version -d 'Print version'
@@ -106,6 +164,10 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l progress
 bars\t'Always bars'
 lines\t'Always plain lines'
 none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l profile -d 'AWS profile for ECR (default: the AWS credential chain)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l region -d 'AWS region for the ECR API (default: the registry host\'s region)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l on-ratelimit -d 'When Docker Hub\'s pull limit runs out: wait for the window (checking with free HEADs) or fail' -r -f -a "wait\t'Pause until pulls are allowed again'
+fail\t'Stop with an error'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -s V -l version -d 'Print version'
@@ -116,6 +178,10 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l progress -
 bars\t'Always bars'
 lines\t'Always plain lines'
 none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l profile -d 'AWS profile for ECR (default: the AWS credential chain)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l region -d 'AWS region for the ECR API (default: the registry host\'s region)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l on-ratelimit -d 'When Docker Hub\'s pull limit runs out: wait for the window (checking with free HEADs) or fail' -r -f -a "wait\t'Pause until pulls are allowed again'
+fail\t'Stop with an error'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -s V -l version -d 'Print version'
@@ -126,6 +192,10 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand ls" -l progress -d '
 bars\t'Always bars'
 lines\t'Always plain lines'
 none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand ls" -l profile -d 'AWS profile for ECR (default: the AWS credential chain)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand ls" -l region -d 'AWS region for the ECR API (default: the registry host\'s region)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand ls" -l on-ratelimit -d 'When Docker Hub\'s pull limit runs out: wait for the window (checking with free HEADs) or fail' -r -f -a "wait\t'Pause until pulls are allowed again'
+fail\t'Stop with an error'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand ls" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand ls" -s V -l version -d 'Print version'
@@ -136,6 +206,10 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -l progress
 bars\t'Always bars'
 lines\t'Always plain lines'
 none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -l profile -d 'AWS profile for ECR (default: the AWS credential chain)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -l region -d 'AWS region for the ECR API (default: the registry host\'s region)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -l on-ratelimit -d 'When Docker Hub\'s pull limit runs out: wait for the window (checking with free HEADs) or fail' -r -f -a "wait\t'Pause until pulls are allowed again'
+fail\t'Stop with an error'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -l raw -d 'Print the manifest\'s raw bytes instead of a summary'
 complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -147,13 +221,17 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -l prog
 bars\t'Always bars'
 lines\t'Always plain lines'
 none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -l profile -d 'AWS profile for ECR (default: the AWS credential chain)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -l region -d 'AWS region for the ECR API (default: the registry host\'s region)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -l on-ratelimit -d 'When Docker Hub\'s pull limit runs out: wait for the window (checking with free HEADs) or fail' -r -f -a "wait\t'Pause until pulls are allowed again'
+fail\t'Stop with an error'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "copy" -d 'Copy an image (all platforms by default) from one registry or OCI layout to another'
-complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "migrate" -d 'Migrate a whole Docker Hub namespace to ECR [not built yet]'
-complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "sync" -d 'Mirror images listed in a YAML file, for CI [not built yet]'
-complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "diff" -d 'Compare tags and digests of a source and a mirror [not built yet]'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "migrate" -d 'Migrate a whole namespace (e.g. Docker Hub → ECR): every repository and chosen tag, resumable'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "sync" -d 'Mirror the images listed in a YAML file (for CI); a no-op run costs HEADs only'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "diff" -d 'Compare tags and digests of a source and a mirror (HEAD only); exit 1 when not in sync'
 complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "ratelimit" -d 'Show the Docker Hub pull rate limit of the current identity [not built yet]'
 complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "compare" -d 'Docker Hub vs ECR side by side: limits, cost, latency [not built yet]'
 complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "bench" -d 'Benchmark registries: latency percentiles and throughput [not built yet]'

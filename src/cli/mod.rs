@@ -6,6 +6,7 @@
 mod copy;
 mod inspect;
 mod ls;
+mod mirror;
 mod output;
 mod progress;
 
@@ -13,8 +14,13 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use std::sync::Arc;
+
 use crossdock::config::Config;
 use crossdock::registry::auth::CredentialStore;
+use crossdock::registry::client::ClientOptions;
+use crossdock::registry::ecr::Ecr;
+use crossdock::registry::ratelimit::OnRateLimit;
 use crossdock::registry::Pool;
 use crossdock::types::ImageRef;
 
@@ -60,6 +66,24 @@ pub struct GlobalArgs {
     /// Progress display: bars on a terminal, plain lines otherwise
     #[arg(long, global = true, value_enum, default_value_t = ProgressMode::Auto)]
     progress: ProgressMode,
+    /// AWS profile for ECR (default: the AWS credential chain)
+    #[arg(long, global = true, env = "AWS_PROFILE", value_name = "NAME")]
+    profile: Option<String>,
+    /// AWS region for the ECR API (default: the registry host's region)
+    #[arg(long, global = true, value_name = "REGION")]
+    region: Option<String>,
+    /// When Docker Hub's pull limit runs out: wait for the window (checking with free HEADs) or fail
+    #[arg(long, global = true, value_enum, default_value_t = RateLimitMode::Wait)]
+    on_ratelimit: RateLimitMode,
+}
+
+/// What to do when the pull limit runs out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RateLimitMode {
+    /// Pause until pulls are allowed again.
+    Wait,
+    /// Stop with an error.
+    Fail,
 }
 
 /// Output format.
@@ -88,12 +112,12 @@ pub enum ProgressMode {
 enum Command {
     /// Copy an image (all platforms by default) from one registry or OCI layout to another
     Copy(copy::CopyArgs),
-    /// Migrate a whole Docker Hub namespace to ECR [not built yet]
-    Migrate(NotBuilt),
-    /// Mirror images listed in a YAML file, for CI [not built yet]
-    Sync(NotBuilt),
-    /// Compare tags and digests of a source and a mirror [not built yet]
-    Diff(NotBuilt),
+    /// Migrate a whole namespace (e.g. Docker Hub → ECR): every repository and chosen tag, resumable
+    Migrate(mirror::MigrateArgs),
+    /// Mirror the images listed in a YAML file (for CI); a no-op run costs HEADs only
+    Sync(mirror::SyncArgs),
+    /// Compare tags and digests of a source and a mirror (HEAD only); exit 1 when not in sync
+    Diff(mirror::DiffArgs),
     /// Show the Docker Hub pull rate limit of the current identity [not built yet]
     Ratelimit(NotBuilt),
     /// Docker Hub vs ECR side by side: limits, cost, latency [not built yet]
@@ -133,11 +157,20 @@ pub struct Context {
 impl Context {
     fn new(g: &GlobalArgs, default_permits: usize) -> Result<Self, crossdock::Error> {
         let config = Config::load(g.config.as_deref())?;
-        let pool = Pool::new(config, CredentialStore::from_env(), default_permits)?;
-        Ok(Context {
-            pool,
-            printer: Printer::new(g.output, g.quiet, g.progress),
-        })
+        let printer = Printer::new(g.output, g.quiet, g.progress);
+        let opts = ClientOptions {
+            retry: config.retry.clone(),
+            store: CredentialStore::from_env(),
+            ecr: Some(Arc::new(Ecr::new(g.profile.clone(), g.region.clone()))),
+            on_ratelimit: match g.on_ratelimit {
+                RateLimitMode::Wait => OnRateLimit::Wait,
+                RateLimitMode::Fail => OnRateLimit::Fail,
+            },
+            default_permits,
+            notify: Some(Arc::new(move |msg: &str| printer.note(msg))),
+        };
+        let pool = Pool::with_options(config, opts)?;
+        Ok(Context { pool, printer })
     }
 }
 
@@ -192,9 +225,18 @@ async fn run(cli: Cli) -> i32 {
             output::completions(a.shell);
             Ok(())
         }
-        Command::Migrate(_) => not_built("migrate"),
-        Command::Sync(_) => not_built("sync"),
-        Command::Diff(_) => not_built("diff"),
+        Command::Migrate(a) => match Context::new(g, a.jobs as usize) {
+            Ok(ctx) => mirror::migrate(&ctx, a).await,
+            Err(e) => Err(e.into()),
+        },
+        Command::Sync(a) => match Context::new(g, a.jobs as usize) {
+            Ok(ctx) => mirror::sync(&ctx, a).await,
+            Err(e) => Err(e.into()),
+        },
+        Command::Diff(a) => match Context::new(g, 8) {
+            Ok(ctx) => mirror::diff_cmd(&ctx, a).await,
+            Err(e) => Err(e.into()),
+        },
         Command::Ratelimit(_) => not_built("ratelimit"),
         Command::Compare(_) => not_built("compare"),
         Command::Bench(_) => not_built("bench"),
@@ -269,6 +311,11 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 fn report_error(output: OutputFormat, e: &anyhow::Error) -> i32 {
+    if let Some(o) = e.downcast_ref::<mirror::OutOfSync>() {
+        // The table (or JSON) already said everything.
+        eprintln!("crossdock: {o}");
+        return exit::FAILED;
+    }
     let code = exit_code(e);
     // Skip a cause whose text its parent already shows.
     let mut chain: Vec<String> = Vec::new();

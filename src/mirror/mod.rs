@@ -352,3 +352,43 @@ mod tests {
         assert_eq!(total, items.len());
     }
 }
+
+/// Plans a namespace migration: every accepted repository of `src`, every
+/// accepted tag, mapped under `dst` (`acme/api` under `docker.io/acme` goes
+/// to `<dst>/api`). Lists through the Hub API on Docker Hub, so digests and
+/// sizes are known without a registry request.
+pub async fn plan_namespace(
+    pool: &Pool,
+    src: &Namespace,
+    dst: &Namespace,
+    repos: &RepoFilter,
+    tags: &TagFilter,
+    platforms: &[crate::types::Platform],
+    settings: &crate::registry::ecr::RepoSettings,
+) -> Result<Vec<Item>> {
+    let lister = Lister::new(pool, &src.registry).await?;
+    let mut items = Vec::new();
+    for repo in lister.repositories(src).await? {
+        let rel = relative(src, &repo);
+        if !repos.accepts(&rel) {
+            continue;
+        }
+        let listed = if tags.needs_listing() {
+            lister.tags(&src.registry, &repo).await?
+        } else {
+            Vec::new()
+        };
+        for t in tags.apply(listed) {
+            items.push(Item {
+                src_registry: src.registry.clone(),
+                src_repo: repo.clone(),
+                dst_registry: dst.registry.clone(),
+                dst_repo: dst.join(&rel),
+                tag: t,
+                platforms: platforms.to_vec(),
+                repo_settings: settings.clone(),
+            });
+        }
+    }
+    Ok(items)
+}

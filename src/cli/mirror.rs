@@ -1,0 +1,511 @@
+//! `crossdock migrate`, `sync` and `diff`: flags, planning through the
+//! library's `mirror` module, the summary table (comfy-table) and JSON.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use serde::Serialize;
+
+use crossdock::copy::{Copier, CopyOptions};
+use crossdock::mirror::diff::{diff, DiffRow};
+use crossdock::mirror::run::{ImageResult, RunOptions, Runner};
+use crossdock::mirror::sync::SyncFile;
+use crossdock::mirror::{
+    in_shard, parse_shard, plan_namespace, Item, Namespace, RepoFilter, TagFilter,
+};
+use crossdock::prices::Prices;
+use crossdock::registry::ecr::RepoSettings;
+use crossdock::types::reference::DOCKER_HUB;
+use crossdock::types::Platform;
+
+use super::output::bytes;
+use super::progress::Progress;
+use super::{Context, UsageError};
+
+/// Tag selection flags.
+#[derive(Debug, clap::Args)]
+pub struct TagArgs {
+    /// Only tags whose whole name matches this regex
+    #[arg(long, value_name = "REGEX")]
+    pub tags: Option<String>,
+    /// Only tags that are versions in this semver range (e.g. '>=1.2, <2')
+    #[arg(long, value_name = "RANGE")]
+    pub semver: Option<String>,
+    /// Only the N newest matching tags (by push time on Docker Hub, else by version)
+    #[arg(long, value_name = "N")]
+    pub latest: Option<usize>,
+}
+
+/// Repository selection flags.
+#[derive(Debug, clap::Args)]
+pub struct RepoArgs {
+    /// Only repositories whose whole name (inside the namespace) matches this regex
+    #[arg(long, value_name = "REGEX")]
+    pub repos: Option<String>,
+    /// Skip repositories whose whole name matches this regex
+    #[arg(long, value_name = "REGEX")]
+    pub exclude_repos: Option<String>,
+}
+
+/// Settings for ECR repositories created on the way.
+#[derive(Debug, clap::Args)]
+pub struct RepoSettingsArgs {
+    /// Tag mutability of created repositories
+    #[arg(long, value_name = "MODE", value_parser = ["MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"])]
+    pub tag_mutability: Option<String>,
+    /// Wildcard tag filter excluded from the mutability mode (repeatable, ≤ 5)
+    #[arg(long, value_name = "FILTER")]
+    pub mutability_exclusion: Vec<String>,
+    /// Turn on scan on push for created repositories
+    #[arg(long)]
+    pub scan_on_push: bool,
+    /// Encryption of created repositories
+    #[arg(long, value_parser = ["AES256", "KMS"])]
+    pub encryption: Option<String>,
+    /// KMS key (ARN or id) with --encryption KMS
+    #[arg(long, value_name = "KEY")]
+    pub kms_key: Option<String>,
+    /// Lifecycle policy JSON file for created repositories
+    #[arg(long, value_name = "FILE")]
+    pub lifecycle_policy: Option<PathBuf>,
+    /// Resource tag KEY=VALUE for created repositories (repeatable)
+    #[arg(long = "repo-tag", value_name = "KEY=VALUE")]
+    pub repo_tags: Vec<String>,
+}
+
+impl RepoSettingsArgs {
+    fn settings(&self) -> anyhow::Result<RepoSettings> {
+        let mut tags = std::collections::BTreeMap::new();
+        for t in &self.repo_tags {
+            let (k, v) = t
+                .split_once('=')
+                .ok_or_else(|| UsageError(format!("--repo-tag {t:?}: expected KEY=VALUE")))?;
+            tags.insert(k.to_string(), v.to_string());
+        }
+        let s = RepoSettings {
+            tag_mutability: self.tag_mutability.clone(),
+            mutability_exclusions: self.mutability_exclusion.clone(),
+            scan_on_push: self.scan_on_push.then_some(true),
+            encryption: self.encryption.clone(),
+            kms_key: self.kms_key.clone(),
+            lifecycle_policy: self.lifecycle_policy.clone(),
+            tags,
+        };
+        s.validate()?;
+        if let Some(p) = &s.lifecycle_policy {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| UsageError(format!("--lifecycle-policy {}: {e}", p.display())))?;
+            serde_json::from_str::<serde_json::Value>(&text).map_err(|e| {
+                UsageError(format!("--lifecycle-policy {}: not JSON: {e}", p.display()))
+            })?;
+        }
+        Ok(s)
+    }
+}
+
+/// Arguments of `migrate`.
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    /// Source namespace (docker.io/acme) or one repository (docker.io/acme/api)
+    pub source: String,
+    /// Destination prefix (123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror); repositories keep their names under it
+    pub destination: String,
+    #[command(flatten)]
+    pub repos: RepoArgs,
+    #[command(flatten)]
+    pub tags: TagArgs,
+    /// Copy only these platforms (comma-separated os/arch[/variant]); index digests then change
+    #[arg(long, value_delimiter = ',')]
+    pub platform: Vec<String>,
+    /// Concurrent blob streams
+    #[arg(long, short = 'j', default_value_t = 4, env = "CROSSDOCK_JOBS", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Images copied at once
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub images: u16,
+    /// Show the plan: repositories, tags, bytes, Docker Hub pulls, ECR storage cost; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Take only slice I of N of the plan (0 <= I < N), for parallel CI jobs
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Do not create missing ECR repositories
+    #[arg(long)]
+    pub no_create_repos: bool,
+    #[command(flatten)]
+    pub settings: RepoSettingsArgs,
+    /// Prices and limits file overriding the built-in one (see data/prices.toml)
+    #[arg(long, value_name = "FILE", env = "CROSSDOCK_PRICES")]
+    pub prices: Option<PathBuf>,
+}
+
+/// Arguments of `sync`.
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// The mirror file (YAML; see examples/mirror.yaml)
+    pub file: PathBuf,
+    /// Show what would be copied; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Concurrent blob streams
+    #[arg(long, short = 'j', default_value_t = 4, env = "CROSSDOCK_JOBS", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Images copied at once
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub images: u16,
+    /// Take only slice I of N of the plan (0 <= I < N)
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Prices and limits file overriding the built-in one
+    #[arg(long, value_name = "FILE", env = "CROSSDOCK_PRICES")]
+    pub prices: Option<PathBuf>,
+}
+
+/// Arguments of `diff`.
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// Source namespace or repository (docker.io/acme, docker.io/acme/api)
+    pub source: String,
+    /// Destination namespace or repository
+    pub destination: String,
+    #[command(flatten)]
+    pub repos: RepoArgs,
+    #[command(flatten)]
+    pub tags: TagArgs,
+    /// Only list tags that are not in sync
+    #[arg(long)]
+    pub only_differences: bool,
+}
+
+#[derive(Serialize)]
+struct RunSummary {
+    source: String,
+    destination: String,
+    dry_run: bool,
+    shard: Option<String>,
+    repositories: usize,
+    images: usize,
+    copied: usize,
+    unchanged: usize,
+    would_copy: usize,
+    failed: usize,
+    blobs_copied: usize,
+    bytes_copied: u64,
+    hub_pulls: u64,
+    estimated_storage_cost_month: Option<f64>,
+    prices_as_of: String,
+    repositories_created: Vec<String>,
+    duration_s: f64,
+    results: Vec<ImageResult>,
+}
+
+fn platforms(list: &[String]) -> anyhow::Result<Vec<Platform>> {
+    Ok(list
+        .iter()
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| p.parse::<Platform>())
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+struct Plan<'a> {
+    source: String,
+    destination: String,
+    items: Vec<Item>,
+    shard: Option<&'a str>,
+    dry_run: bool,
+    create_repos: bool,
+    jobs: usize,
+    images: usize,
+    prices: Option<PathBuf>,
+}
+
+async fn execute(ctx: &Context, plan: Plan<'_>) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let prices = Prices::load(plan.prices.as_deref())?;
+    let mut items = plan.items;
+    if let Some(s) = plan.shard {
+        let shard = parse_shard(s)?;
+        items.retain(|it| in_shard(it, shard));
+    }
+    let progress = Arc::new(Progress::new(ctx.printer.progress));
+    let copier = Copier::new(
+        CopyOptions {
+            jobs: plan.jobs,
+            dry_run: plan.dry_run,
+            retry: ctx.pool.config().retry.clone(),
+        },
+        progress.clone(),
+    );
+    let runner = Runner::new(
+        &ctx.pool,
+        &copier,
+        RunOptions {
+            images: plan.images,
+            create_repos: plan.create_repos,
+            dry_run: plan.dry_run,
+        },
+    );
+    let hub_before = hub_pulls(ctx);
+    let results = runner.run(&items).await;
+    progress.finish();
+    let count = |s: &str| results.iter().filter(|r| r.status == s).count();
+    let mut repos: Vec<&str> = items.iter().map(|i| i.dst_repo.as_str()).collect();
+    repos.sort();
+    repos.dedup();
+    let bytes_copied = results.iter().map(|r| r.bytes_copied).sum();
+    let summary = RunSummary {
+        source: plan.source,
+        destination: plan.destination,
+        dry_run: plan.dry_run,
+        shard: plan.shard.map(str::to_string),
+        repositories: repos.len(),
+        images: results.len(),
+        copied: count("copied"),
+        unchanged: count("unchanged"),
+        would_copy: count("would-copy"),
+        failed: count("failed"),
+        blobs_copied: results.iter().map(|r| r.blobs_copied).sum(),
+        bytes_copied,
+        hub_pulls: if plan.dry_run {
+            results.iter().map(|r| r.pulls).sum()
+        } else {
+            hub_pulls(ctx) - hub_before
+        },
+        estimated_storage_cost_month: plan.dry_run.then(|| prices.ecr_storage_month(bytes_copied)),
+        prices_as_of: prices.as_of.clone(),
+        repositories_created: runner.created(),
+        duration_s: start.elapsed().as_secs_f64(),
+        results,
+    };
+    ctx.printer.result(&summary, || render(&summary, &prices));
+    if summary.failed > 0 {
+        let list: Vec<String> = summary
+            .results
+            .iter()
+            .filter(|r| r.status == "failed")
+            .map(|r| format!("{}: {}", r.source, r.error.as_deref().unwrap_or("")))
+            .collect();
+        anyhow::bail!(
+            "{} of {} images failed:\n  {}",
+            summary.failed,
+            summary.images,
+            list.join("\n  ")
+        );
+    }
+    Ok(())
+}
+
+fn hub_pulls(ctx: &Context) -> u64 {
+    ctx.pool
+        .client(DOCKER_HUB)
+        .map(|c| c.manifest_gets())
+        .unwrap_or(0)
+}
+
+fn render(s: &RunSummary, prices: &Prices) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(["source", "destination", "status", "digest", "bytes", "note"]);
+    for r in &s.results {
+        t.add_row([
+            r.source.clone(),
+            r.destination.clone(),
+            r.status.to_string(),
+            r.digest
+                .as_deref()
+                .map(|d| d.chars().take(19).collect())
+                .unwrap_or_default(),
+            if r.bytes_copied > 0 {
+                bytes(r.bytes_copied)
+            } else {
+                String::new()
+            },
+            r.error.clone().unwrap_or_default(),
+        ]);
+    }
+    let mut out = format!("{t}\n");
+    if s.dry_run {
+        out += &format!(
+            "Plan{}: {} repositories, {} images: {} to copy, {} unchanged; {} to move after de-duplication; {} Docker Hub pulls; ECR storage ≈ {:.2} {}/month (prices as of {})\n",
+            s.shard.as_deref().map(|x| format!(" (shard {x})")).unwrap_or_default(),
+            s.repositories,
+            s.images,
+            s.would_copy,
+            s.unchanged,
+            bytes(s.bytes_copied),
+            s.hub_pulls,
+            s.estimated_storage_cost_month.unwrap_or(0.0),
+            prices.currency,
+            prices.as_of
+        );
+    } else {
+        out += &format!(
+            "{}{} images in {} repositories: {} copied, {} unchanged, {} failed; {} blobs ({}) moved; {} Docker Hub pulls; {} repositories created; {:.2} s\n",
+            s.shard.as_deref().map(|x| format!("shard {x}: ")).unwrap_or_default(),
+            s.images,
+            s.repositories,
+            s.copied,
+            s.unchanged,
+            s.failed,
+            s.blobs_copied,
+            bytes(s.bytes_copied),
+            s.hub_pulls,
+            s.repositories_created.len(),
+            s.duration_s
+        );
+    }
+    out
+}
+
+pub async fn migrate(ctx: &Context, a: &MigrateArgs) -> anyhow::Result<()> {
+    let src = Namespace::parse(&a.source)?;
+    let dst = Namespace::parse(&a.destination)?;
+    let repos = RepoFilter::new(a.repos.repos.as_deref(), a.repos.exclude_repos.as_deref())?;
+    let tags = TagFilter::new(
+        Vec::new(),
+        a.tags.tags.as_deref(),
+        a.tags.semver.as_deref(),
+        a.tags.latest,
+    )?;
+    if let Some(s) = &a.shard {
+        parse_shard(s)?;
+    }
+    let settings = a.settings.settings()?;
+    let platforms = platforms(&a.platform)?;
+    let items = plan_namespace(&ctx.pool, &src, &dst, &repos, &tags, &platforms, &settings).await?;
+    execute(
+        ctx,
+        Plan {
+            source: src.display(),
+            destination: dst.display(),
+            items,
+            shard: a.shard.as_deref(),
+            dry_run: a.dry_run,
+            create_repos: !a.no_create_repos,
+            jobs: a.jobs as usize,
+            images: a.images as usize,
+            prices: a.prices.clone(),
+        },
+    )
+    .await
+}
+
+pub async fn sync(ctx: &Context, a: &SyncArgs) -> anyhow::Result<()> {
+    let file = SyncFile::load(&a.file)?;
+    if let Some(s) = &a.shard {
+        parse_shard(s)?;
+    }
+    let items = file.plan(&ctx.pool).await?;
+    execute(
+        ctx,
+        Plan {
+            source: a.file.display().to_string(),
+            destination: format!("{} mirrors", file.mirrors.len()),
+            items,
+            shard: a.shard.as_deref(),
+            dry_run: a.dry_run,
+            create_repos: file.create_repos(),
+            jobs: a.jobs as usize,
+            images: a.images as usize,
+            prices: a.prices.clone(),
+        },
+    )
+    .await
+}
+
+#[derive(Serialize)]
+struct DiffOut {
+    source: String,
+    destination: String,
+    in_sync: bool,
+    same: usize,
+    missing: usize,
+    different: usize,
+    extra: usize,
+    tags: Vec<DiffRow>,
+}
+
+/// Raised when the two sides differ (exit 1, after printing the table).
+#[derive(Debug)]
+pub struct OutOfSync(pub usize);
+
+impl std::fmt::Display for OutOfSync {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} tags are not in sync", self.0)
+    }
+}
+
+impl std::error::Error for OutOfSync {}
+
+pub async fn diff_cmd(ctx: &Context, a: &DiffArgs) -> anyhow::Result<()> {
+    let src = Namespace::parse(&a.source)?;
+    let dst = Namespace::parse(&a.destination)?;
+    let repos = RepoFilter::new(a.repos.repos.as_deref(), a.repos.exclude_repos.as_deref())?;
+    let tags = TagFilter::new(
+        Vec::new(),
+        a.tags.tags.as_deref(),
+        a.tags.semver.as_deref(),
+        a.tags.latest,
+    )?;
+    let rows = diff(&ctx.pool, &src, &dst, &repos, &tags, 8).await?;
+    let count = |s: &str| rows.iter().filter(|r| r.status == s).count();
+    let out = DiffOut {
+        source: src.display(),
+        destination: dst.display(),
+        same: count("same"),
+        missing: count("missing"),
+        different: count("different"),
+        extra: count("extra"),
+        in_sync: rows.iter().all(|r| r.status == "same"),
+        tags: rows
+            .into_iter()
+            .filter(|r| !a.only_differences || r.status != "same")
+            .collect(),
+    };
+    ctx.printer.result(&out, || {
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED);
+        t.set_header([
+            "repository",
+            "tag",
+            "source digest",
+            "destination digest",
+            "status",
+            "platforms",
+            "size",
+        ]);
+        let short = |d: &Option<String>| {
+            d.as_deref()
+                .map(|d| d.chars().take(19).collect())
+                .unwrap_or_else(|| "-".into())
+        };
+        for r in &out.tags {
+            t.add_row([
+                r.repository.clone(),
+                r.tag.clone(),
+                short(&r.source_digest),
+                short(&r.destination_digest),
+                r.status.to_string(),
+                r.platforms.join(", "),
+                r.size.map(bytes).unwrap_or_default(),
+            ]);
+        }
+        format!(
+            "{t}\n{} → {}: {} same, {} missing, {} different, {} extra{}",
+            out.source,
+            out.destination,
+            out.same,
+            out.missing,
+            out.different,
+            out.extra,
+            if out.in_sync { " — in sync" } else { "" }
+        )
+    });
+    if out.in_sync {
+        Ok(())
+    } else {
+        Err(OutOfSync(out.missing + out.different + out.extra).into())
+    }
+}
