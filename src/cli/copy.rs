@@ -14,7 +14,7 @@ use crossdock::types::{ImageRef, Platform};
 
 use super::output::bytes;
 use super::progress::Progress;
-use super::{parse_ref, Context, UsageError};
+use super::{parse_ref, Context, Reported, UsageError};
 
 /// Arguments of `copy`.
 #[derive(Debug, clap::Args)]
@@ -215,12 +215,13 @@ async fn all_tags(
             .iter()
             .map(|f| format!("{}: {}", f.tag, f.error))
             .collect();
-        anyhow::bail!(
+        Err(Reported(format!(
             "{} of {} tags failed:\n  {}",
             out.failures.len(),
             out.tags,
             list.join("\n  ")
-        )
+        ))
+        .into())
     }
 }
 

@@ -22,7 +22,7 @@ use crossdock::types::Platform;
 
 use super::output::bytes;
 use super::progress::Progress;
-use super::{Context, UsageError};
+use super::{Context, Reported, UsageError};
 
 /// Tag selection flags.
 #[derive(Debug, clap::Args)]
@@ -287,12 +287,13 @@ async fn execute(ctx: &Context, plan: Plan<'_>) -> anyhow::Result<()> {
             .filter(|r| r.status == "failed")
             .map(|r| format!("{}: {}", r.source, r.error.as_deref().unwrap_or("")))
             .collect();
-        anyhow::bail!(
+        return Err(Reported(format!(
             "{} of {} images failed:\n  {}",
             summary.failed,
             summary.images,
             list.join("\n  ")
-        );
+        ))
+        .into());
     }
     Ok(())
 }
@@ -427,18 +428,6 @@ struct DiffOut {
     tags: Vec<DiffRow>,
 }
 
-/// Raised when the two sides differ (exit 1, after printing the table).
-#[derive(Debug)]
-pub struct OutOfSync(pub usize);
-
-impl std::fmt::Display for OutOfSync {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} tags are not in sync", self.0)
-    }
-}
-
-impl std::error::Error for OutOfSync {}
-
 pub async fn diff_cmd(ctx: &Context, a: &DiffArgs) -> anyhow::Result<()> {
     let src = Namespace::parse(&a.source)?;
     let dst = Namespace::parse(&a.destination)?;
@@ -506,6 +495,10 @@ pub async fn diff_cmd(ctx: &Context, a: &DiffArgs) -> anyhow::Result<()> {
     if out.in_sync {
         Ok(())
     } else {
-        Err(OutOfSync(out.missing + out.different + out.extra).into())
+        Err(Reported(format!(
+            "{} tags are not in sync",
+            out.missing + out.different + out.extra
+        ))
+        .into())
     }
 }

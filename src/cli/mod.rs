@@ -298,6 +298,19 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
     exit::FAILED
 }
 
+/// A failure whose details were already printed with the result (failed
+/// images, tags out of sync): exit 1 without a second JSON object.
+#[derive(Debug)]
+pub struct Reported(pub String);
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Reported {}
+
 /// A usage error raised by the CLI itself.
 #[derive(Debug)]
 pub struct UsageError(pub String);
@@ -311,8 +324,8 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 fn report_error(output: OutputFormat, e: &anyhow::Error) -> i32 {
-    if let Some(o) = e.downcast_ref::<mirror::OutOfSync>() {
-        // The table (or JSON) already said everything.
+    if let Some(o) = e.downcast_ref::<Reported>() {
+        // The result (table or JSON) already said everything.
         eprintln!("crossdock: {o}");
         return exit::FAILED;
     }

@@ -198,14 +198,27 @@ impl Copier {
                 what: format!("manifest {}", job.src_name),
                 detail: "no such tag or digest at the source".into(),
             })?;
-        if let (false, Some(sd)) = (filtering, &head.digest) {
+        if let Some(sd) = &head.digest {
             if let Some(dh) = dst.head_manifest(dst_ref).await? {
-                if dh.digest.as_ref() == Some(sd) {
+                // Filtered: the destination index records what it was cut
+                // from (read from the destination: no source pull).
+                let same = if filtering {
+                    media::is_index(dh.media_type.as_deref().unwrap_or(""))
+                        && dst
+                            .get_manifest(dst_ref)
+                            .await
+                            .ok()
+                            .and_then(|m| media::filtered_from(&m.bytes))
+                            == Some((sd.to_string(), platform_key(platforms)))
+                } else {
+                    dh.digest.as_ref() == Some(sd)
+                };
+                if same {
                     return Ok(self.report(
                         &job.src_name,
                         &job.dst_name,
                         start,
-                        sd.clone(),
+                        dh.digest.clone().unwrap_or_else(|| sd.clone()),
                         sd.clone(),
                         head.media_type.clone().unwrap_or_default(),
                         "unchanged",
@@ -559,6 +572,14 @@ struct Tally {
 
 /// Rewrites an index keeping only the platforms asked for (and the
 /// attestations of those images); the result has a new digest.
+/// The `--platform` set as recorded in a filtered index.
+fn platform_key(platforms: &[Platform]) -> String {
+    let mut v: Vec<String> = platforms.iter().map(|p| p.to_string()).collect();
+    v.sort();
+    v.dedup();
+    v.join(",")
+}
+
 fn filter_index(top: &Manifest, platforms: &[Platform]) -> Result<Manifest> {
     let children = match media::parse(top.digest.as_str(), &top.media_type, &top.bytes)? {
         Parsed::Index(c) => c,
@@ -586,14 +607,21 @@ fn filter_index(top: &Manifest, platforms: &[Platform]) -> Result<Manifest> {
         )));
     }
     // Keep attestations that describe a kept image.
-    let bytes = media::filter_index(&top.bytes, |e| {
-        let digest = e.get("digest").and_then(|d| d.as_str()).unwrap_or("");
-        let attests = e
-            .get("annotations")
-            .and_then(|a| a.get("vnd.docker.reference.digest"))
-            .and_then(|d| d.as_str());
-        kept.contains(digest) || attests.is_some_and(|a| kept.contains(a))
-    })?;
+    let bytes = media::filter_index(
+        &top.bytes,
+        |e| {
+            let digest = e.get("digest").and_then(|d| d.as_str()).unwrap_or("");
+            let attests = e
+                .get("annotations")
+                .and_then(|a| a.get("vnd.docker.reference.digest"))
+                .and_then(|d| d.as_str());
+            kept.contains(digest) || attests.is_some_and(|a| kept.contains(a))
+        },
+        &[
+            (media::ANN_SOURCE, top.digest.to_string()),
+            (media::ANN_PLATFORMS, platform_key(platforms)),
+        ],
+    )?;
     Ok(Manifest {
         digest: Digest::sha256_of(&bytes),
         bytes: bytes.into(),

@@ -56,7 +56,8 @@ pub async fn diff(
     let mut rows = Vec::new();
     for repo in src_list.repositories(src).await? {
         let rel = relative(src, &repo);
-        if !repos.accepts(&rel) {
+        // A repository compared with a repository: no name to filter on.
+        if !rel.is_empty() && !repos.accepts(&rel) {
             continue;
         }
         let dst_repo = dst.join(&rel);
@@ -92,7 +93,11 @@ pub async fn diff(
                     (None, None) => "missing",
                 };
                 Ok::<_, crate::Error>(DiffRow {
-                    repository: rel_ref.clone(),
+                    repository: if rel_ref.is_empty() {
+                        repo_ref.clone()
+                    } else {
+                        rel_ref.clone()
+                    },
                     size: t.size(),
                     tag: t.name,
                     source_digest: s,

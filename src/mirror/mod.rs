@@ -219,7 +219,8 @@ impl<'a> Lister<'a> {
     }
 }
 
-/// The part of `repo` below the namespace (`acme/api` under `acme` → `api`).
+/// The part of `repo` below the namespace (`acme/api` under `acme` → `api`;
+/// "" when the namespace names the repository itself).
 pub fn relative(ns: &Namespace, repo: &str) -> String {
     if ns.path.is_empty() {
         return repo.to_string();
@@ -227,8 +228,8 @@ pub fn relative(ns: &Namespace, repo: &str) -> String {
     if let Some(rest) = repo.strip_prefix(&format!("{}/", ns.path)) {
         return rest.to_string();
     }
-    // The namespace is the repository itself: keep its last part.
-    repo.rsplit('/').next().unwrap_or(repo).to_string()
+    // The namespace is the repository itself.
+    String::new()
 }
 
 /// One image to mirror.
@@ -297,6 +298,50 @@ pub fn in_shard(item: &Item, (i, n): (u64, u64)) -> bool {
     fnv1a(&item.source()) % n == i
 }
 
+/// Plans a namespace migration: every accepted repository of `src`, every
+/// accepted tag, mapped under `dst` (`acme/api` under `docker.io/acme` goes
+/// to `<dst>/api`). Lists through the Hub API on Docker Hub, so digests and
+/// sizes are known without a registry request.
+pub async fn plan_namespace(
+    pool: &Pool,
+    src: &Namespace,
+    dst: &Namespace,
+    repos: &RepoFilter,
+    tags: &TagFilter,
+    platforms: &[crate::types::Platform],
+    settings: &crate::registry::ecr::RepoSettings,
+) -> Result<Vec<Item>> {
+    let lister = Lister::new(pool, &src.registry).await?;
+    let mut items = Vec::new();
+    for repo in lister.repositories(src).await? {
+        let mut rel = relative(src, &repo);
+        if rel.is_empty() {
+            // One repository migrated under a prefix keeps its own name.
+            rel = repo.rsplit('/').next().unwrap_or(&repo).to_string();
+        }
+        if !repos.accepts(&rel) {
+            continue;
+        }
+        let listed = if tags.needs_listing() {
+            lister.tags(&src.registry, &repo).await?
+        } else {
+            Vec::new()
+        };
+        for t in tags.apply(listed) {
+            items.push(Item {
+                src_registry: src.registry.clone(),
+                src_repo: repo.clone(),
+                dst_registry: dst.registry.clone(),
+                dst_repo: dst.join(&rel),
+                tag: t,
+                platforms: platforms.to_vec(),
+                repo_settings: settings.clone(),
+            });
+        }
+    }
+    Ok(items)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,7 +368,7 @@ mod tests {
         assert_eq!(relative(&n, "acme/api"), "api");
         assert_eq!(
             relative(&Namespace::parse("docker.io/acme/api").unwrap(), "acme/api"),
-            "api"
+            ""
         );
     }
 
@@ -351,44 +396,4 @@ mod tests {
         }
         assert_eq!(total, items.len());
     }
-}
-
-/// Plans a namespace migration: every accepted repository of `src`, every
-/// accepted tag, mapped under `dst` (`acme/api` under `docker.io/acme` goes
-/// to `<dst>/api`). Lists through the Hub API on Docker Hub, so digests and
-/// sizes are known without a registry request.
-pub async fn plan_namespace(
-    pool: &Pool,
-    src: &Namespace,
-    dst: &Namespace,
-    repos: &RepoFilter,
-    tags: &TagFilter,
-    platforms: &[crate::types::Platform],
-    settings: &crate::registry::ecr::RepoSettings,
-) -> Result<Vec<Item>> {
-    let lister = Lister::new(pool, &src.registry).await?;
-    let mut items = Vec::new();
-    for repo in lister.repositories(src).await? {
-        let rel = relative(src, &repo);
-        if !repos.accepts(&rel) {
-            continue;
-        }
-        let listed = if tags.needs_listing() {
-            lister.tags(&src.registry, &repo).await?
-        } else {
-            Vec::new()
-        };
-        for t in tags.apply(listed) {
-            items.push(Item {
-                src_registry: src.registry.clone(),
-                src_repo: repo.clone(),
-                dst_registry: dst.registry.clone(),
-                dst_repo: dst.join(&rel),
-                tag: t,
-                platforms: platforms.to_vec(),
-                repo_settings: settings.clone(),
-            });
-        }
-    }
-    Ok(items)
 }

@@ -187,7 +187,9 @@ impl<'a> Runner<'a> {
             .await;
         // Pulls are counted per registry client; with images in parallel the
         // count of one image may include a neighbour's. Totals are exact.
-        r.pulls = src_client.manifest_gets().saturating_sub(pulls_before);
+        if it.src_registry == DOCKER_HUB {
+            r.pulls = src_client.manifest_gets().saturating_sub(pulls_before);
+        }
         let report = report?;
         r.status = match report.status {
             "dry-run" if report.manifests == 0 => "unchanged",

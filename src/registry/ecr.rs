@@ -155,10 +155,24 @@ impl std::fmt::Debug for Ecr {
     }
 }
 
+/// The error chain in one line (the SDK's `Debug` dumps are not for users).
 fn aws_error(op: &str, e: impl std::error::Error) -> Error {
+    let mut parts = vec![e.to_string()];
+    let mut src = e.source();
+    while let Some(s) = src {
+        let m = s.to_string();
+        if !parts.iter().any(|p| p.contains(&m)) {
+            parts.push(m);
+        }
+        src = s.source();
+    }
+    let mut detail = parts.join(": ");
+    if detail.contains("credentials") {
+        detail.push_str(" (configure AWS credentials: env, --profile, SSO or an instance role; or pass --no-create-repos and a docker login for the registry)");
+    }
     Error::Aws {
         operation: op.to_string(),
-        detail: aws_sdk_ecr::error::DisplayErrorContext(e).to_string(),
+        detail,
     }
 }
 

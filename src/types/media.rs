@@ -23,6 +23,22 @@ pub const OCI_INDEX: &str = OCI_IMAGE_INDEX_MEDIA_TYPE;
 /// The Accept header value sent on every manifest request.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
+/// Annotation recording, in a `--platform`-filtered index, the digest of the
+/// source index it was cut from…
+pub const ANN_SOURCE: &str = "dev.crossdock.source.digest";
+/// …and the platforms kept, so a rerun can tell "unchanged" with HEADs.
+pub const ANN_PLATFORMS: &str = "dev.crossdock.platforms";
+
+/// The (source digest, platforms) a filtered index records, if any.
+pub fn filtered_from(bytes: &[u8]) -> Option<(String, String)> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let a = v.get("annotations")?;
+    Some((
+        a.get(ANN_SOURCE)?.as_str()?.to_string(),
+        a.get(ANN_PLATFORMS)?.as_str()?.to_string(),
+    ))
+}
+
 /// Whether a media type names an index (OCI index or Docker list).
 pub fn is_index(media_type: &str) -> bool {
     media_type == OCI_INDEX || media_type == DOCKER_LIST
@@ -154,6 +170,7 @@ pub fn parse(what: &str, media_type: &str, bytes: &[u8]) -> Result<Parsed, Error
 pub fn filter_index(
     bytes: &[u8],
     keep: impl Fn(&serde_json::Value) -> bool,
+    annotations: &[(&str, String)],
 ) -> Result<Vec<u8>, Error> {
     let mut v: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| Error::InvalidManifest {
@@ -162,6 +179,18 @@ pub fn filter_index(
         })?;
     if let Some(list) = v.get_mut("manifests").and_then(|m| m.as_array_mut()) {
         list.retain(|e| keep(e));
+    }
+    if !annotations.is_empty() {
+        if let Some(obj) = v.as_object_mut() {
+            let ann = obj
+                .entry("annotations")
+                .or_insert_with(|| serde_json::Value::Object(Default::default()));
+            if let Some(map) = ann.as_object_mut() {
+                for (k, val) in annotations {
+                    map.insert(k.to_string(), serde_json::Value::String(val.clone()));
+                }
+            }
+        }
     }
     serde_json::to_vec_pretty(&v).map_err(|e| Error::InvalidManifest {
         what: "index".into(),

@@ -481,3 +481,264 @@ pub fn to_run(o: Output) -> Run {
         stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
     }
 }
+
+/// Spawns a rig helper that prints one `LISTENING …` line when ready.
+fn spawn_listening(mut cmd: Command) -> (Proc, String) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn rig helper");
+    let stdout = child.stdout.take().expect("stdout");
+    let proc = Proc(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("rig helper output");
+    assert!(line.starts_with("LISTENING"), "rig helper said {line:?}");
+    (proc, line.trim().to_string())
+}
+
+fn port_of(url: &str) -> u16 {
+    url.trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {url:?}"))
+}
+
+/// A raw HTTP/1.1 request to 127.0.0.1:port; returns (status, body).
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req += &format!("{k}: {v}\r\n");
+    }
+    req += "\r\n";
+    req += body;
+    s.write_all(req.as_bytes()).expect("write");
+    let mut text = String::new();
+    s.read_to_string(&mut text).expect("read");
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    // Chunked bodies (Flask): keep the JSON between the chunk sizes.
+    let body = if body.starts_with('{') || body.starts_with('[') || body.is_empty() {
+        body
+    } else {
+        body.lines()
+            .filter(|l| l.starts_with('{') || l.starts_with('['))
+            .collect::<Vec<_>>()
+            .join("")
+    };
+    (status, body)
+}
+
+/// The ECR stand-in: moto (ECR API) + an htpasswd registry (data plane,
+/// `AWS:<account>-auth-token`) behind `rig/ecrfront.py` (NAME_UNKNOWN for
+/// repositories moto does not know, immutable tags enforced).
+pub struct Ecr {
+    pub moto_port: u16,
+    pub front_port: u16,
+    pub registry: Registry,
+    _procs: Vec<Proc>,
+}
+
+impl Ecr {
+    pub fn start(dir: &Path) -> Ecr {
+        let (moto, line) = spawn_listening({
+            let mut c = Command::new(repo_root().join("rig/moto.sh"));
+            c.arg("0");
+            c
+        });
+        let moto_port = port_of(&line);
+        let registry = Registry::start(
+            dir,
+            Auth::Basic {
+                user: ECR_USER.into(),
+                pass: ECR_PASS.into(),
+            },
+        );
+        let (front, line) = spawn_listening({
+            let mut c = Command::new(python());
+            c.arg(repo_root().join("rig/ecrfront.py"))
+                .args(["--upstream", &format!("http://127.0.0.1:{}", registry.port)])
+                .args(["--moto", &format!("http://127.0.0.1:{moto_port}")])
+                .args([
+                    "--account",
+                    "123456789012",
+                    "--region",
+                    "us-east-1",
+                    "--quiet",
+                ]);
+            c
+        });
+        Ecr {
+            moto_port,
+            front_port: port_of(&line),
+            registry,
+            _procs: vec![front, moto],
+        }
+    }
+
+    /// Points the ECR host at this stand-in; AWS credentials for moto.
+    pub fn configure(&self, env: &mut Env) {
+        env.endpoint(ECR_HOST, self.front_port);
+        for (k, v) in [
+            (
+                "AWS_ENDPOINT_URL_ECR",
+                format!("http://127.0.0.1:{}", self.moto_port),
+            ),
+            (
+                "AWS_ENDPOINT_URL_STS",
+                format!("http://127.0.0.1:{}", self.moto_port),
+            ),
+            ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+            ("AWS_REGION", "us-east-1".to_string()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+        ] {
+            env.env.push((k.to_string(), v));
+        }
+    }
+
+    /// Calls the ECR API on moto.
+    pub fn api(&self, action: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let target = format!("AmazonEC2ContainerRegistry_V20150921.{action}");
+        let (status, text) = http(
+            self.moto_port,
+            "POST",
+            "/",
+            &[
+                ("X-Amz-Target", &target),
+                ("Content-Type", "application/x-amz-json-1.1"),
+                ("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ecr/aws4_request, SignedHeaders=host, Signature=x"),
+            ],
+            &body.to_string(),
+        );
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// DescribeRepositories for one name (None when missing).
+    pub fn repository(&self, name: &str) -> Option<serde_json::Value> {
+        let (status, v) = self.api(
+            "DescribeRepositories",
+            serde_json::json!({"repositoryNames": [name]}),
+        );
+        (status == 200).then(|| v["repositories"][0].clone())
+    }
+
+    pub fn stats(&self) -> serde_json::Value {
+        serde_json::from_str(&http(self.front_port, "GET", "/__stats", &[], "").1)
+            .expect("ecrfront stats")
+    }
+}
+
+/// The Docker Hub stand-in: a token-auth registry behind `rig/hubfront.py`
+/// (pull-rate-limit headers, 429 when out of pulls, and the Hub API).
+pub struct Hub {
+    pub registry: Registry,
+    pub front_port: u16,
+    pub api_port: u16,
+    _procs: Vec<Proc>,
+}
+
+impl Hub {
+    pub fn start(dir: &Path, limit: u64) -> Hub {
+        let registry = Registry::start(dir, Auth::Token);
+        let (front, line) = spawn_listening({
+            let mut c = Command::new(python());
+            c.arg(repo_root().join("rig/hubfront.py"))
+                .args(["--upstream", &format!("http://127.0.0.1:{}", registry.port)])
+                .args(["--limit", &limit.to_string(), "--window", "21600"])
+                .args([
+                    "--upstream-user",
+                    &format!("{HUB_USER}:{HUB_PASS}"),
+                    "--quiet",
+                ]);
+            c
+        });
+        // "LISTENING registry=http://127.0.0.1:P1 hubapi=http://127.0.0.1:P2"
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .map(port_of)
+                .unwrap_or_else(|| panic!("hubfront said {line:?}"))
+        };
+        Hub {
+            front_port: field("registry="),
+            api_port: field("hubapi="),
+            registry,
+            _procs: vec![front],
+        }
+    }
+
+    /// Points `docker.io` at the front and the Hub API at the stand-in.
+    pub fn configure(&self, env: &mut Env) {
+        env.config += &format!(
+            "[registry.\"docker.io\"]\nendpoint = \"http://127.0.0.1:{}\"\nhub_api = \"http://127.0.0.1:{}\"\nratelimit_poll_s = 1\n",
+            self.front_port, self.api_port
+        );
+    }
+
+    /// Builds and pushes an image to `repo:tag` (straight to the registry:
+    /// pushes cost no pulls); returns mkimage's JSON.
+    pub fn push(&self, dir: &Path, repo: &str, img: Image) -> Value {
+        let layout = dir.join(format!("img-{}-{}", repo.replace('/', "_"), img.tag));
+        let v = build_image(&layout, &img);
+        self.registry.push_layout(&layout, img.tag, repo, false);
+        v
+    }
+
+    pub fn stats(&self) -> Value {
+        serde_json::from_str(&http(self.front_port, "GET", "/__stats", &[], "").1)
+            .expect("hubfront stats")
+    }
+
+    pub fn set_remaining(&self, n: u64) {
+        let (s, _) = http(
+            self.front_port,
+            "POST",
+            &format!("/__set?remaining={n}"),
+            &[],
+            "",
+        );
+        assert_eq!(s, 200);
+    }
+
+    /// Sets a tag's `last_updated` in the Hub API.
+    pub fn set_updated(&self, repo: &str, tag: &str, time: &str) {
+        let path = format!(
+            "/__tags_updated?repo={repo}&tag={tag}&time={}",
+            time.replace('+', "%2B")
+        );
+        let (s, body) = http(self.api_port, "POST", &path, &[], "");
+        assert_eq!(s, 200, "{body}");
+    }
+
+    pub fn reset(&self) {
+        let (s, _) = http(self.front_port, "POST", "/__reset", &[], "");
+        assert_eq!(s, 200);
+    }
+}

@@ -8,3 +8,4 @@ mod auth;
 mod cli;
 mod copy;
 mod faults;
+mod migrate;
