@@ -108,6 +108,8 @@ pub enum ProgressMode {
     None,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Copy an image (all platforms by default) from one registry or OCI layout to another
