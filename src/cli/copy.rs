@@ -14,7 +14,7 @@ use crossdock::types::{ImageRef, Platform};
 
 use super::output::bytes;
 use super::progress::Progress;
-use super::{parse_ref, Context, Reported, UsageError};
+use super::{Context, Reported, UsageError};
 
 /// Arguments of `copy`.
 #[derive(Debug, clap::Args)]
@@ -82,8 +82,8 @@ fn destination_ref(src: &ImageRef, dst: &ImageRef) -> ImageRef {
 }
 
 pub async fn run(ctx: &Context, a: &CopyArgs) -> anyhow::Result<()> {
-    let src_ref = parse_ref(&a.source)?;
-    let dst_ref = parse_ref(&a.destination)?;
+    let src_ref = ctx.parse_ref(&a.source).await?;
+    let dst_ref = ctx.parse_ref(&a.destination).await?;
     let platforms = a
         .platform
         .iter()

@@ -11,7 +11,7 @@ use crossdock::registry::Repo;
 use crossdock::types::media::{self, Parsed};
 
 use super::output::bytes;
-use super::{parse_ref, Context};
+use super::Context;
 
 /// Arguments of `inspect`.
 #[derive(Debug, clap::Args)]
@@ -81,7 +81,7 @@ async fn image_info(
 }
 
 pub async fn run(ctx: &Context, a: &InspectArgs) -> anyhow::Result<()> {
-    let r = parse_ref(&a.image)?;
+    let r = ctx.parse_ref(&a.image).await?;
     let repo = ctx.pool.repo(&r)?;
     let reference = r.repo_reference();
     let top = repo

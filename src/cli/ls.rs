@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 use serde::Serialize;
 
-use super::{parse_ref, Context};
+use super::Context;
 
 /// Arguments of `ls`.
 #[derive(Debug, clap::Args)]
@@ -19,7 +19,7 @@ struct Listing {
 }
 
 pub async fn run(ctx: &Context, a: &LsArgs) -> anyhow::Result<()> {
-    let r = parse_ref(&a.repository)?;
+    let r = ctx.parse_ref(&a.repository).await?;
     let repo = ctx.pool.repo(&r)?;
     let mut tags = repo
         .tags()

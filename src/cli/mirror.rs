@@ -361,8 +361,8 @@ fn render(s: &RunSummary, prices: &Prices) -> String {
 }
 
 pub async fn migrate(ctx: &Context, a: &MigrateArgs) -> anyhow::Result<()> {
-    let src = Namespace::parse(&a.source)?;
-    let dst = Namespace::parse(&a.destination)?;
+    let src = Namespace::parse(&ctx.expand(&a.source).await?)?;
+    let dst = Namespace::parse(&ctx.expand(&a.destination).await?)?;
     let repos = RepoFilter::new(a.repos.repos.as_deref(), a.repos.exclude_repos.as_deref())?;
     let tags = TagFilter::new(
         Vec::new(),
@@ -429,8 +429,8 @@ struct DiffOut {
 }
 
 pub async fn diff_cmd(ctx: &Context, a: &DiffArgs) -> anyhow::Result<()> {
-    let src = Namespace::parse(&a.source)?;
-    let dst = Namespace::parse(&a.destination)?;
+    let src = Namespace::parse(&ctx.expand(&a.source).await?)?;
+    let dst = Namespace::parse(&ctx.expand(&a.destination).await?)?;
     let repos = RepoFilter::new(a.repos.repos.as_deref(), a.repos.exclude_repos.as_deref())?;
     let tags = TagFilter::new(
         Vec::new(),

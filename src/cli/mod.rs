@@ -176,9 +176,20 @@ impl Context {
     }
 }
 
-/// Parses a reference, as a usage error when malformed.
-pub fn parse_ref(s: &str) -> Result<ImageRef, crossdock::Error> {
-    s.parse()
+impl Context {
+    /// Expands the `ecr://REPO[:TAG]` shorthand (account from STS, region
+    /// from `--region` or the AWS configuration).
+    pub async fn expand(&self, s: &str) -> Result<String, crossdock::Error> {
+        match self.pool.ecr() {
+            Some(e) if s.starts_with("ecr://") => e.expand(s).await,
+            _ => Ok(s.to_string()),
+        }
+    }
+
+    /// Parses a reference (after `ecr://` expansion); malformed is a usage error.
+    pub async fn parse_ref(&self, s: &str) -> Result<ImageRef, crossdock::Error> {
+        self.expand(s).await?.parse()
+    }
 }
 
 /// Runs the CLI and returns the process exit code.

@@ -90,8 +90,11 @@ impl SyncFile {
         }
         f.defaults.repository.validate()?;
         for m in &f.mirrors {
-            repo_of(&m.source, "source")?;
-            repo_of(&m.destination, "destination")?;
+            for (v, what) in [(&m.source, "source"), (&m.destination, "destination")] {
+                if !v.starts_with("ecr://") {
+                    repo_of(v, what)?;
+                }
+            }
             if let Some(r) = &m.repository {
                 r.clone().or(&f.defaults.repository).validate()?;
             }
@@ -114,8 +117,17 @@ impl SyncFile {
     pub async fn plan(&self, pool: &Pool) -> Result<Vec<Item>> {
         let mut items = Vec::new();
         for m in &self.mirrors {
-            let (src_registry, src_repo) = repo_of(&m.source, "source")?;
-            let (dst_registry, dst_repo) = repo_of(&m.destination, "destination")?;
+            let expand = |s: &str| {
+                let s = s.to_string();
+                async move {
+                    match pool.ecr() {
+                        Some(e) if s.starts_with("ecr://") => e.expand(&s).await,
+                        _ => Ok(s),
+                    }
+                }
+            };
+            let (src_registry, src_repo) = repo_of(&expand(&m.source).await?, "source")?;
+            let (dst_registry, dst_repo) = repo_of(&expand(&m.destination).await?, "destination")?;
             let filter = TagFilter::new(
                 m.tags.clone(),
                 m.tag_regex.as_deref(),

@@ -144,6 +144,7 @@ pub struct Ecr {
     profile: Option<String>,
     region: Option<String>,
     clients: Mutex<HashMap<String, aws_sdk_ecr::Client>>,
+    accounts: Mutex<HashMap<String, String>>,
 }
 
 impl std::fmt::Debug for Ecr {
@@ -183,24 +184,32 @@ impl Ecr {
             profile,
             region,
             clients: Mutex::new(HashMap::new()),
+            accounts: Mutex::new(HashMap::new()),
         }
     }
 
-    async fn sdk_config(&self, region: &str) -> aws_config::SdkConfig {
+    /// The AWS config loader with our HTTP client (rustls + ring) and profile.
+    fn loader(&self) -> aws_config::ConfigLoader {
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
                 aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
             ))
             .build_https();
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(http)
-            .region(aws_config::Region::new(
-                self.region.clone().unwrap_or_else(|| region.to_string()),
-            ));
+        let mut loader =
+            aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
         if let Some(p) = &self.profile {
             loader = loader.profile_name(p);
         }
-        loader.load().await
+        loader
+    }
+
+    async fn sdk_config(&self, region: &str) -> aws_config::SdkConfig {
+        self.loader()
+            .region(aws_config::Region::new(
+                self.region.clone().unwrap_or_else(|| region.to_string()),
+            ))
+            .load()
+            .await
     }
 
     async fn client(&self, region: &str) -> aws_sdk_ecr::Client {
@@ -358,21 +367,40 @@ impl Ecr {
         })
     }
 
-    /// The region from `--region` or the AWS configuration, if any.
+    /// Expands the `ecr://REPO[:TAG]` shorthand to
+    /// `<account>.dkr.ecr.<region>.amazonaws.com/REPO[:TAG]`, with the account
+    /// from STS `GetCallerIdentity` and the region from `--region` or the AWS
+    /// configuration. Other strings are returned unchanged.
+    pub async fn expand(&self, input: &str) -> Result<String> {
+        let Some(rest) = input.strip_prefix("ecr://") else {
+            return Ok(input.to_string());
+        };
+        let region = self.default_region().await.ok_or_else(|| {
+            Error::Usage(format!(
+                "{input}: no AWS region for the ecr:// shorthand; pass --region or set AWS_REGION"
+            ))
+        })?;
+        let account = {
+            let mut cache = self.accounts.lock().await;
+            match cache.get(&region) {
+                Some(a) => a.clone(),
+                None => {
+                    let a = self.account_id(&region).await?;
+                    cache.insert(region.clone(), a.clone());
+                    a
+                }
+            }
+        };
+        Ok(format!("{account}.dkr.ecr.{region}.amazonaws.com/{rest}"))
+    }
+
+    /// The region from `--region` or the AWS configuration (env, profile,
+    /// instance metadata), if any.
     pub async fn default_region(&self) -> Option<String> {
         if let Some(r) = &self.region {
             return Some(r.clone());
         }
-        let mut chain = aws_config::meta::region::RegionProviderChain::default_provider();
-        if let Some(p) = &self.profile {
-            chain = aws_config::meta::region::RegionProviderChain::first_try(
-                aws_config::profile::ProfileFileRegionProvider::builder()
-                    .profile_name(p)
-                    .build(),
-            )
-            .or_default_provider();
-        }
-        chain.region().await.map(|r| r.to_string())
+        self.loader().load().await.region().map(|r| r.to_string())
     }
 }
 

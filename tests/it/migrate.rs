@@ -621,3 +621,37 @@ fn diff_reports_same_missing_different_extra() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(r.json()["in_sync"], true);
 }
+
+#[test]
+fn ecr_shorthand_resolves_account_and_region() {
+    let w = world(1000);
+    let a = w.hub.push(w.env.path(), "acme/short", img("1.0", 211));
+    assert_eq!(
+        w.ecr
+            .api("CreateRepository", json!({"repositoryName": "short/x"}))
+            .0,
+        200
+    );
+    let r = w
+        .env
+        .crossdock(&[
+            "copy",
+            "docker.io/acme/short:1.0",
+            "ecr://short/x:1.0",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(r["destination"], format!("{ECR_HOST}/short/x:1.0"));
+    assert_eq!(
+        w.ecr.registry.skopeo_digest("short/x", "1.0").as_deref(),
+        a["digest"].as_str()
+    );
+    let l = w
+        .env
+        .crossdock(&["ls", "ecr://short/x", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(l["tags"], json!(["1.0"]));
+}
