@@ -173,6 +173,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shipped_examples_are_valid() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let f = SyncFile::load(&root.join("mirror.yaml")).unwrap();
+        assert_eq!(f.mirrors.len(), 3);
+        for ci in std::fs::read_dir(root.join("ci")).unwrap() {
+            let p = ci.unwrap().path();
+            let text = std::fs::read_to_string(&p).unwrap();
+            yaml_serde::from_str::<yaml_serde::Value>(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        }
+    }
+
+    #[test]
     fn parses_the_example_shape() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("m.yaml");
