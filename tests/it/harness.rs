@@ -666,6 +666,11 @@ pub struct Hub {
 
 impl Hub {
     pub fn start(dir: &Path, limit: u64) -> Hub {
+        Self::start_with(dir, limit, 0)
+    }
+
+    /// With a Hub API request limit too (0 = unlimited).
+    pub fn start_with(dir: &Path, limit: u64, api_limit: u64) -> Hub {
         let registry = Registry::start(dir, Auth::Token);
         let (front, line) = spawn_listening({
             let mut c = Command::new(python());
@@ -676,7 +681,8 @@ impl Hub {
                     "--upstream-user",
                     &format!("{HUB_USER}:{HUB_PASS}"),
                     "--quiet",
-                ]);
+                ])
+                .args(["--api-limit", &api_limit.to_string()]);
             c
         });
         // "LISTENING registry=http://127.0.0.1:P1 hubapi=http://127.0.0.1:P2"
@@ -714,6 +720,11 @@ impl Hub {
     pub fn stats(&self) -> Value {
         serde_json::from_str(&http(self.front_port, "GET", "/__stats", &[], "").1)
             .expect("hubfront stats")
+    }
+
+    pub fn api_stats(&self) -> Value {
+        serde_json::from_str(&http(self.api_port, "GET", "/__stats", &[], "").1)
+            .expect("hub api stats")
     }
 
     pub fn set_remaining(&self, n: u64) {

@@ -655,3 +655,41 @@ fn ecr_shorthand_resolves_account_and_region() {
         .json();
     assert_eq!(l["tags"], json!(["1.0"]));
 }
+
+#[test]
+fn hub_api_rate_limit_is_waited_out() {
+    let mut env = Env::new();
+    let hub = Hub::start_with(env.path(), 1000, 2);
+    let ecr = Ecr::start(env.path());
+    hub.configure(&mut env);
+    ecr.configure(&mut env);
+    for (i, r) in ["acme/h1", "acme/h2", "acme/h3"].iter().enumerate() {
+        hub.push(
+            env.path(),
+            r,
+            Image {
+                platforms: "linux/amd64",
+                single: true,
+                ..img("1.0", 220 + i as u64)
+            },
+        );
+    }
+    // 1 repository page + 3 tag pages against a limit of 2 requests per window.
+    let r = env
+        .crossdock(&[
+            "migrate",
+            "docker.io/acme",
+            &dst("h"),
+            "--dry-run",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(r["would_copy"], 3, "{r}");
+    assert!(
+        hub.api_stats()["rejected"].as_u64().unwrap() >= 1,
+        "{}",
+        hub.api_stats()
+    );
+}
