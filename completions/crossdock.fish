@@ -42,9 +42,9 @@ complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "copy" -d 'Copy 
 complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "migrate" -d 'Migrate a whole namespace (e.g. Docker Hub → ECR): every repository and chosen tag, resumable'
 complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "sync" -d 'Mirror the images listed in a YAML file (for CI); a no-op run costs HEADs only'
 complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "diff" -d 'Compare tags and digests of a source and a mirror (HEAD only); exit 1 when not in sync'
-complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "ratelimit" -d 'Show the Docker Hub pull rate limit of the current identity [not built yet]'
-complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "compare" -d 'Docker Hub vs ECR side by side: limits, cost, latency [not built yet]'
-complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "bench" -d 'Benchmark registries: latency percentiles and throughput [not built yet]'
+complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "ratelimit" -d 'Show the pull rate limit of the current identity (Docker Hub by default); a HEAD, no pull spent'
+complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "compare" -d 'Docker Hub vs ECR side by side: rate limits, cost for your repositories, latency measured now'
+complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "bench" -d 'Benchmark registries: latency percentiles, pull/push throughput per concurrency, charts'
 complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "ls" -d 'List the tags of a repository'
 complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "inspect" -d 'Show a manifest: digest, media type, platforms, sizes'
 complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -157,6 +157,15 @@ fail\t'Stop with an error'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand ratelimit" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand ratelimit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand ratelimit" -s V -l version -d 'Print version'
+complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l hub -d 'Docker Hub namespace or repository (docker.io/acme[/repo])' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l ecr -d 'ECR registry and prefix (ACCOUNT.dkr.ecr.REGION.amazonaws.com[/prefix], or ecr://prefix)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l pulls-per-month -d 'Pulls per month, for the transfer cost' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l egress -d 'Where those pulls go' -r -f -a "internet\t'To the internet'
+same-region\t'To AWS compute in the same region'
+cross-region\t'To another region'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l samples -d 'Samples per latency measurement' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l seats -d 'Docker Hub seats (Team and Business prices are per user)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l prices -d 'Prices and limits file overriding the built-in one' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'One JSON object on stdout'"
@@ -168,9 +177,15 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l profile 
 complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l region -d 'AWS region for the ECR API (default: the registry host\'s region)' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l on-ratelimit -d 'When Docker Hub\'s pull limit runs out: wait for the window (checking with free HEADs) or fail' -r -f -a "wait\t'Pause until pulls are allowed again'
 fail\t'Stop with an error'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l throughput -d 'Also sample blob first byte and throughput (costs manifest GETs: pulls on Docker Hub; the table says how many)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -s V -l version -d 'Print version'
+complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l samples -d 'Samples per latency measurement' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l concurrency -d 'Pull throughput at each of these concurrencies' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l push-to -d 'Also measure push throughput to this writable repository (random blobs, deleted afterwards where allowed)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l push-size -d 'Size of each pushed test blob in bytes' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l html -d 'Write a self-contained HTML report with the charts (SVG, no network)' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'One JSON object on stdout'"
@@ -232,9 +247,9 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish
 complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "migrate" -d 'Migrate a whole namespace (e.g. Docker Hub → ECR): every repository and chosen tag, resumable'
 complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "sync" -d 'Mirror the images listed in a YAML file (for CI); a no-op run costs HEADs only'
 complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "diff" -d 'Compare tags and digests of a source and a mirror (HEAD only); exit 1 when not in sync'
-complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "ratelimit" -d 'Show the Docker Hub pull rate limit of the current identity [not built yet]'
-complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "compare" -d 'Docker Hub vs ECR side by side: limits, cost, latency [not built yet]'
-complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "bench" -d 'Benchmark registries: latency percentiles and throughput [not built yet]'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "ratelimit" -d 'Show the pull rate limit of the current identity (Docker Hub by default); a HEAD, no pull spent'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "compare" -d 'Docker Hub vs ECR side by side: rate limits, cost for your repositories, latency measured now'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "bench" -d 'Benchmark registries: latency percentiles, pull/push throughput per concurrency, charts'
 complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "ls" -d 'List the tags of a repository'
 complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "inspect" -d 'Show a manifest: digest, media type, platforms, sizes'
 complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "completions" -d 'Print a shell completion script'

@@ -5,6 +5,8 @@
 //! - [`mirror`]: many images at once — plans (namespace listing, tag
 //!   filters, shards) and runs them through the copy engine (`migrate`,
 //!   `sync`, `diff`).
+//! - [`measure`]: live latency/throughput samples and cost arithmetic
+//!   (`ratelimit`, `compare`, `bench`).
 //! - [`copy`]: the engine that plans and runs an image copy and reports through
 //!   [`copy::Reporter`]; it never prints.
 //! - [`registry`]: one API over remote registries (HTTP, auth, retries) and
@@ -17,6 +19,7 @@
 pub mod config;
 pub mod copy;
 pub mod error;
+pub mod measure;
 pub mod mirror;
 pub mod prices;
 pub mod registry;

@@ -28,6 +28,9 @@ pub struct EcrPrices {
     pub internet_free_gb_month: f64,
     /// Internet egress tiers: `[size GB (0 = the rest), $/GB]`.
     pub internet_tiers_gb: Vec<(f64, f64)>,
+    /// Everything else, e.g. the API quotas (`quota_<operation>_tps`).
+    #[serde(flatten)]
+    pub other: std::collections::BTreeMap<String, toml::Value>,
 }
 
 /// Docker Hub limits and plan prices.
@@ -39,7 +42,18 @@ pub struct HubPrices {
     pub anonymous_pulls: u64,
     /// Personal-plan pulls per window.
     pub personal_pulls: u64,
+    /// Personal plan, per month.
+    pub personal_month: f64,
+    /// Pro, per month, billed annually.
+    pub pro_month_annual: f64,
+    /// Team, per user per month, billed annually.
+    pub team_user_month_annual: f64,
+    /// Business, per user per month, billed annually.
+    pub business_user_month_annual: f64,
 }
+
+/// Bytes in a billing GB (AWS bills storage and transfer in GiB).
+pub const GB: f64 = 1_073_741_824.0;
 
 /// The whole file.
 #[derive(Clone, Debug, Deserialize)]
@@ -90,9 +104,19 @@ impl Prices {
             .map_err(|e: toml::de::Error| bad("prices", e.to_string()))
     }
 
+    /// An ECR API quota in transactions per second (`quota_<op>_tps`), 0 if absent.
+    pub fn ecr_quota(&self, op: &str) -> u64 {
+        self.ecr
+            .other
+            .get(&format!("quota_{op}_tps"))
+            .and_then(|v| v.as_integer())
+            .and_then(|v| u64::try_from(v).ok())
+            .unwrap_or(0)
+    }
+
     /// Monthly ECR storage cost of `bytes`, before any free tier.
     pub fn ecr_storage_month(&self, bytes: u64) -> f64 {
-        bytes as f64 / 1e9 * self.ecr.storage_gb_month
+        bytes as f64 / GB * self.ecr.storage_gb_month
     }
 }
 
@@ -104,7 +128,10 @@ mod tests {
     fn default_file_loads_and_overrides_merge() {
         let p = Prices::load(None).unwrap();
         assert_eq!(p.currency, "USD");
-        assert!((p.ecr_storage_month(10_000_000_000) - 10.0 * p.ecr.storage_gb_month).abs() < 1e-9);
+        assert_eq!(p.ecr_quota("put_image"), 10);
+        assert!(
+            (p.ecr_storage_month(10 * 1_073_741_824) - 10.0 * p.ecr.storage_gb_month).abs() < 1e-9
+        );
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("p.toml");
         std::fs::write(

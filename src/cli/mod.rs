@@ -3,9 +3,11 @@
 //! and the exit codes. clap, indicatif, comfy-table and anyhow live here and
 //! in its children only; the library below never prints.
 
+mod chart;
 mod copy;
 mod inspect;
 mod ls;
+mod measure;
 mod mirror;
 mod output;
 mod progress;
@@ -34,8 +36,6 @@ pub mod exit {
     pub const FAILED: i32 = 1;
     /// Bad usage: flags, references, config file.
     pub const USAGE: i32 = 2;
-    /// The command exists but is not built yet.
-    pub const NOT_BUILT: i32 = 3;
     /// Interrupted (Ctrl-C); rerunning finishes the job.
     pub const INTERRUPTED: i32 = 130;
 }
@@ -120,25 +120,18 @@ enum Command {
     Sync(mirror::SyncArgs),
     /// Compare tags and digests of a source and a mirror (HEAD only); exit 1 when not in sync
     Diff(mirror::DiffArgs),
-    /// Show the Docker Hub pull rate limit of the current identity [not built yet]
-    Ratelimit(NotBuilt),
-    /// Docker Hub vs ECR side by side: limits, cost, latency [not built yet]
-    Compare(NotBuilt),
-    /// Benchmark registries: latency percentiles and throughput [not built yet]
-    Bench(NotBuilt),
+    /// Show the pull rate limit of the current identity (Docker Hub by default); a HEAD, no pull spent
+    Ratelimit(measure::RatelimitArgs),
+    /// Docker Hub vs ECR side by side: rate limits, cost for your repositories, latency measured now
+    Compare(measure::CompareArgs),
+    /// Benchmark registries: latency percentiles, pull/push throughput per concurrency, charts
+    Bench(measure::BenchArgs),
     /// List the tags of a repository
     Ls(ls::LsArgs),
     /// Show a manifest: digest, media type, platforms, sizes
     Inspect(inspect::InspectArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
-}
-
-/// Arguments of a command that is not built yet (accepted, then refused).
-#[derive(Debug, clap::Args)]
-struct NotBuilt {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    args: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -250,9 +243,18 @@ async fn run(cli: Cli) -> i32 {
             Ok(ctx) => mirror::diff_cmd(&ctx, a).await,
             Err(e) => Err(e.into()),
         },
-        Command::Ratelimit(_) => not_built("ratelimit"),
-        Command::Compare(_) => not_built("compare"),
-        Command::Bench(_) => not_built("bench"),
+        Command::Ratelimit(a) => match Context::new(g, 4) {
+            Ok(ctx) => measure::ratelimit(&ctx, a).await,
+            Err(e) => Err(e.into()),
+        },
+        Command::Compare(a) => match Context::new(g, 4) {
+            Ok(ctx) => measure::compare(&ctx, a).await,
+            Err(e) => Err(e.into()),
+        },
+        Command::Bench(a) => match Context::new(g, 16) {
+            Ok(ctx) => measure::bench(&ctx, a).await,
+            Err(e) => Err(e.into()),
+        },
         Command::Copy(a) => match Context::new(g, a.jobs as usize) {
             Ok(ctx) => copy::run(&ctx, a).await,
             Err(e) => Err(e.into()),
@@ -272,30 +274,8 @@ async fn run(cli: Cli) -> i32 {
     }
 }
 
-fn not_built(name: &str) -> anyhow::Result<()> {
-    Err(anyhow::Error::new(NotBuiltError(name.to_string())))
-}
-
-#[derive(Debug)]
-struct NotBuiltError(String);
-
-impl std::fmt::Display for NotBuiltError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "`crossdock {}` is not built yet; it is planned (see the README's roadmap). Nothing was done.",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for NotBuiltError {}
-
 /// Exit code for an error chain.
 pub fn exit_code(e: &anyhow::Error) -> i32 {
-    if e.downcast_ref::<NotBuiltError>().is_some() {
-        return exit::NOT_BUILT;
-    }
     for cause in e.chain() {
         if let Some(ce) = cause.downcast_ref::<crossdock::Error>() {
             return if ce.is_usage() {

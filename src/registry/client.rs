@@ -37,6 +37,10 @@ impl Scope {
     pub fn push(repo: &str) -> Self {
         Scope(vec![format!("repository:{repo}:pull,push")])
     }
+    /// Pull, push and delete access (deleting test blobs).
+    pub fn delete(repo: &str) -> Self {
+        Scope(vec![format!("repository:{repo}:pull,push,delete")])
+    }
     /// Adds pull access to another repository (cross-repository mount).
     pub fn and_pull(mut self, repo: &str) -> Self {
         self.0.push(format!("repository:{repo}:pull"));
@@ -616,6 +620,63 @@ impl RegistryClient {
             },
         )
         .await
+    }
+
+    /// Times one unauthenticated `GET /v2/` (the ping) and learns the
+    /// registry's auth challenge from it.
+    pub async fn probe_ping(&self) -> Result<Duration> {
+        let url = self.url("")?;
+        let start = Instant::now();
+        let resp = self
+            .http
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| Error::Connect {
+                method: "GET".into(),
+                url: strip_query(&url),
+                source: e.without_url(),
+            })?;
+        let took = start.elapsed();
+        if let Some(c) = resp
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_challenge)
+        {
+            *self.challenge.lock().await = Some(c);
+        }
+        let _ = resp.bytes().await;
+        Ok(took)
+    }
+
+    /// Times a fresh bearer-token fetch for `scope`, bypassing the cache;
+    /// `None` when the registry does not use bearer tokens.
+    pub async fn probe_token(&self, scope: &Scope, repo: Option<&str>) -> Result<Option<Duration>> {
+        if self.challenge.lock().await.is_none() {
+            self.probe_ping().await?;
+        }
+        let challenge = self.challenge.lock().await.clone();
+        match challenge {
+            Some(Challenge::Bearer { realm, service }) => {
+                let start = Instant::now();
+                let t = self
+                    .fetch_token(&realm, service.as_deref(), scope, repo)
+                    .await?;
+                let took = start.elapsed();
+                self.tokens.lock().await.insert(scope.key(), t);
+                Ok(Some(took))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Who this client is: the user name of its credentials, or anonymous.
+    pub async fn identity(&self) -> Result<String> {
+        Ok(match self.credentials().await? {
+            Some(c) => format!("{} ({})", c.username, c.source),
+            None => "anonymous".to_string(),
+        })
     }
 
     async fn learn_challenge(&self, resp: &Response, scope: &Scope) {

@@ -353,6 +353,38 @@ impl Ecr {
         Ok(Ensured::Created)
     }
 
+    /// Repository names of a registry under `prefix` (DescribeRepositories, paginated).
+    pub async fn list_repositories(&self, host: &EcrHost, prefix: &str) -> Result<Vec<String>> {
+        let client = self.client(&host.region).await;
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = client
+                .describe_repositories()
+                .registry_id(&host.account)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| aws_error("DescribeRepositories", e))?;
+            for r in page.repositories() {
+                if let Some(name) = r.repository_name() {
+                    if prefix.is_empty()
+                        || name == prefix
+                        || name.starts_with(&format!("{prefix}/"))
+                    {
+                        out.push(name.to_string());
+                    }
+                }
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// The caller's account id (STS `GetCallerIdentity`), for `ecr://` references.
     pub async fn account_id(&self, region: &str) -> Result<String> {
         let cfg = self.sdk_config(region).await;

@@ -256,6 +256,16 @@ impl Remote {
             .boxed())
     }
 
+    /// Deletes a blob; `false` when the registry does not allow it.
+    pub async fn delete_blob(&self, d: &Digest) -> Result<bool> {
+        let url = self.client.url(&format!("{}/blobs/{d}", self.repo))?;
+        let scope = Scope::delete(&self.repo);
+        let resp = self
+            .request(Method::DELETE, url, HeaderMap::new(), None, &scope)
+            .await?;
+        Ok(resp.status().is_success())
+    }
+
     /// POST an upload, asking to mount from `mount_from` in the same registry.
     pub async fn begin_upload(&self, d: &Digest, mount_from: Option<&str>) -> Result<UploadTarget> {
         let mut url = self.client.url(&format!("{}/blobs/uploads/", self.repo))?;

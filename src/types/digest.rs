@@ -136,6 +136,15 @@ impl DigestVerifier {
         }
     }
 
+    /// The digest of what was fed (same algorithm as the verifier's).
+    pub fn finish_digest(self) -> Result<Digest, Error> {
+        let alg = match self.hasher {
+            Hasher::Sha256(_) => "sha256",
+            Hasher::Sha512(_) => "sha512",
+        };
+        format!("{alg}:{}", self.finish_hex()).parse()
+    }
+
     /// Checks size and digest; the error says what was found instead.
     pub fn verify(self, expected: &Digest, expected_size: Option<u64>) -> Result<(), Error> {
         let n = self.bytes;

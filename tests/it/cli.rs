@@ -1,5 +1,5 @@
 //! The command line itself: usage errors (exit 2, never a panic), missing
-//! tags (exit 1), commands not built yet (exit 3), completion scripts in
+//! tags (exit 1), completion scripts in
 //! `completions/` kept in sync with the clap tree.
 
 use crate::harness::*;
@@ -71,17 +71,6 @@ fn missing_source_tag_is_a_clear_failure() {
     assert!(r.stderr.contains("not found"), "{}", r.stderr);
     assert!(r.stderr.contains("m/src:nope"), "{}", r.stderr);
     assert_eq!(r.json()["exit_code"], 1);
-}
-
-#[test]
-fn commands_not_built_yet_say_so() {
-    let env = Env::new();
-    for cmd in ["ratelimit", "compare", "bench"] {
-        let r = env.crossdock(&[cmd, "x", "--flag"]);
-        assert_eq!(r.code, 3, "{cmd}: {}", r.stderr);
-        assert!(r.stderr.contains("not built yet"), "{cmd}: {}", r.stderr);
-        assert!(r.stdout.is_empty());
-    }
 }
 
 #[test]

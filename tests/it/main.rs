@@ -8,4 +8,5 @@ mod auth;
 mod cli;
 mod copy;
 mod faults;
+mod measure;
 mod migrate;
