@@ -60,6 +60,7 @@ Register-ArgumentCompleter -Native -CommandName 'crossdock' -ScriptBlock {
             [CompletionResult]::new('--on-ratelimit', '--on-ratelimit', [CompletionResultType]::ParameterName, 'When Docker Hub''s pull limit runs out: wait for the window (checking with free HEADs) or fail')
             [CompletionResult]::new('--all-tags', '--all-tags', [CompletionResultType]::ParameterName, 'Copy every tag of the source repository')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would move (manifests, blobs, bytes); write nothing')
+            [CompletionResult]::new('--create-repos', '--create-repos', [CompletionResultType]::ParameterName, 'Create the destination ECR repository first if it is missing (default settings)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and the JSON result with --output json)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and the JSON result with --output json)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -305,7 +305,7 @@ _crossdock() {
             return 0
             ;;
         crossdock__subcmd__copy)
-            opts="-j -o -q -h -V --platform --all-tags --dry-run --jobs --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
+            opts="-j -o -q -h -V --platform --all-tags --dry-run --jobs --create-repos --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -64,6 +64,7 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l on-ratelimi
 fail\t'Stop with an error'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l all-tags -d 'Copy every tag of the source repository'
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l dry-run -d 'Show what would move (manifests, blobs, bytes); write nothing'
+complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l create-repos -d 'Create the destination ECR repository first if it is missing (default settings)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -s V -l version -d 'Print version'

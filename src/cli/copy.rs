@@ -35,6 +35,9 @@ pub struct CopyArgs {
     /// Concurrent blob streams
     #[arg(long, short = 'j', default_value_t = 4, env = "CROSSDOCK_JOBS", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
+    /// Create the destination ECR repository first if it is missing (default settings)
+    #[arg(long)]
+    pub create_repos: bool,
 }
 
 #[derive(Serialize)]
@@ -90,6 +93,17 @@ pub async fn run(ctx: &Context, a: &CopyArgs) -> anyhow::Result<()> {
         .filter(|p| !p.trim().is_empty())
         .map(|p| p.parse::<Platform>())
         .collect::<Result<Vec<_>, _>>()?;
+    if let (true, false, ImageRef::Registry(d)) = (a.create_repos, a.dry_run, &dst_ref) {
+        if let (Some(host), Some(api)) = (
+            crossdock::registry::ecr::parse_host(&d.registry),
+            ctx.pool.ecr(),
+        ) {
+            // Before any pull is spent on the source.
+            api.ensure_repository(&host, &d.repository, &Default::default())
+                .await
+                .with_context(|| format!("creating ECR repository {}", d.repo_name()))?;
+        }
+    }
     let src = ctx.pool.repo(&src_ref)?;
     let dst = ctx.pool.repo(&dst_ref)?;
     let progress = Arc::new(Progress::new(ctx.printer.progress));

@@ -626,11 +626,15 @@ fn diff_reports_same_missing_different_extra() {
 fn ecr_shorthand_resolves_account_and_region() {
     let w = world(1000);
     let a = w.hub.push(w.env.path(), "acme/short", img("1.0", 211));
-    assert_eq!(
-        w.ecr
-            .api("CreateRepository", json!({"repositoryName": "short/x"}))
-            .0,
-        200
+    // Without the repository: NAME_UNKNOWN; --create-repos creates it first.
+    let missing = w
+        .env
+        .crossdock(&["copy", "docker.io/acme/short:1.0", "ecr://short/x:1.0"]);
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("NAME_UNKNOWN"),
+        "{}",
+        missing.stderr
     );
     let r = w
         .env
@@ -638,11 +642,13 @@ fn ecr_shorthand_resolves_account_and_region() {
             "copy",
             "docker.io/acme/short:1.0",
             "ecr://short/x:1.0",
+            "--create-repos",
             "-o",
             "json",
         ])
         .ok()
         .json();
+    assert!(w.ecr.repository("short/x").is_some());
     assert_eq!(r["destination"], format!("{ECR_HOST}/short/x:1.0"));
     assert_eq!(
         w.ecr.registry.skopeo_digest("short/x", "1.0").as_deref(),
