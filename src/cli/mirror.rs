@@ -38,6 +38,17 @@ pub struct TagArgs {
     pub latest: Option<usize>,
 }
 
+impl TagArgs {
+    fn filter(&self) -> anyhow::Result<TagFilter> {
+        Ok(TagFilter::new(
+            Vec::new(),
+            self.tags.as_deref(),
+            self.semver.as_deref(),
+            self.latest,
+        )?)
+    }
+}
+
 /// Repository selection flags.
 #[derive(Debug, clap::Args)]
 pub struct RepoArgs {
@@ -47,6 +58,15 @@ pub struct RepoArgs {
     /// Skip repositories whose whole name matches this regex
     #[arg(long, value_name = "REGEX")]
     pub exclude_repos: Option<String>,
+}
+
+impl RepoArgs {
+    fn filter(&self) -> anyhow::Result<RepoFilter> {
+        Ok(RepoFilter::new(
+            self.repos.as_deref(),
+            self.exclude_repos.as_deref(),
+        )?)
+    }
 }
 
 /// Settings for ECR repositories created on the way.
@@ -363,13 +383,8 @@ fn render(s: &RunSummary, prices: &Prices) -> String {
 pub async fn migrate(ctx: &Context, a: &MigrateArgs) -> anyhow::Result<()> {
     let src = Namespace::parse(&ctx.expand(&a.source).await?)?;
     let dst = Namespace::parse(&ctx.expand(&a.destination).await?)?;
-    let repos = RepoFilter::new(a.repos.repos.as_deref(), a.repos.exclude_repos.as_deref())?;
-    let tags = TagFilter::new(
-        Vec::new(),
-        a.tags.tags.as_deref(),
-        a.tags.semver.as_deref(),
-        a.tags.latest,
-    )?;
+    let repos = a.repos.filter()?;
+    let tags = a.tags.filter()?;
     if let Some(s) = &a.shard {
         parse_shard(s)?;
     }
@@ -431,13 +446,8 @@ struct DiffOut {
 pub async fn diff_cmd(ctx: &Context, a: &DiffArgs) -> anyhow::Result<()> {
     let src = Namespace::parse(&ctx.expand(&a.source).await?)?;
     let dst = Namespace::parse(&ctx.expand(&a.destination).await?)?;
-    let repos = RepoFilter::new(a.repos.repos.as_deref(), a.repos.exclude_repos.as_deref())?;
-    let tags = TagFilter::new(
-        Vec::new(),
-        a.tags.tags.as_deref(),
-        a.tags.semver.as_deref(),
-        a.tags.latest,
-    )?;
+    let repos = a.repos.filter()?;
+    let tags = a.tags.filter()?;
     let rows = diff(&ctx.pool, &src, &dst, &repos, &tags, 8).await?;
     let count = |s: &str| rows.iter().filter(|r| r.status == s).count();
     let out = DiffOut {

@@ -226,46 +226,32 @@ pub fn main() -> i32 {
 
 async fn run(cli: Cli) -> i32 {
     let g = &cli.global;
-    let result = match &cli.command {
-        Command::Completions(a) => {
-            output::completions(a.shell);
-            Ok(())
-        }
-        Command::Migrate(a) => match Context::new(g, a.jobs as usize) {
-            Ok(ctx) => mirror::migrate(&ctx, a).await,
-            Err(e) => Err(e.into()),
-        },
-        Command::Sync(a) => match Context::new(g, a.jobs as usize) {
-            Ok(ctx) => mirror::sync(&ctx, a).await,
-            Err(e) => Err(e.into()),
-        },
-        Command::Diff(a) => match Context::new(g, 8) {
-            Ok(ctx) => mirror::diff_cmd(&ctx, a).await,
-            Err(e) => Err(e.into()),
-        },
-        Command::Ratelimit(a) => match Context::new(g, 4) {
-            Ok(ctx) => measure::ratelimit(&ctx, a).await,
-            Err(e) => Err(e.into()),
-        },
-        Command::Compare(a) => match Context::new(g, 4) {
-            Ok(ctx) => measure::compare(&ctx, a).await,
-            Err(e) => Err(e.into()),
-        },
-        Command::Bench(a) => match Context::new(g, 16) {
-            Ok(ctx) => measure::bench(&ctx, a).await,
-            Err(e) => Err(e.into()),
-        },
-        Command::Copy(a) => match Context::new(g, a.jobs as usize) {
-            Ok(ctx) => copy::run(&ctx, a).await,
-            Err(e) => Err(e.into()),
-        },
-        Command::Ls(a) => match Context::new(g, 4) {
-            Ok(ctx) => ls::run(&ctx, a).await,
-            Err(e) => Err(e.into()),
-        },
-        Command::Inspect(a) => match Context::new(g, 4) {
-            Ok(ctx) => inspect::run(&ctx, a).await,
-            Err(e) => Err(e.into()),
+    if let Command::Completions(a) = &cli.command {
+        output::completions(a.shell);
+        return exit::OK;
+    }
+    // Blob streams per host: what the command's --jobs asks for.
+    let permits = match &cli.command {
+        Command::Copy(a) => a.jobs as usize,
+        Command::Migrate(a) => a.jobs as usize,
+        Command::Sync(a) => a.jobs as usize,
+        Command::Bench(_) => 16,
+        Command::Diff(_) => 8,
+        _ => 4,
+    };
+    let result = match Context::new(g, permits) {
+        Err(e) => Err(e.into()),
+        Ok(ctx) => match &cli.command {
+            Command::Copy(a) => copy::run(&ctx, a).await,
+            Command::Migrate(a) => mirror::migrate(&ctx, a).await,
+            Command::Sync(a) => mirror::sync(&ctx, a).await,
+            Command::Diff(a) => mirror::diff_cmd(&ctx, a).await,
+            Command::Ratelimit(a) => measure::ratelimit(&ctx, a).await,
+            Command::Compare(a) => measure::compare(&ctx, a).await,
+            Command::Bench(a) => measure::bench(&ctx, a).await,
+            Command::Ls(a) => ls::run(&ctx, a).await,
+            Command::Inspect(a) => inspect::run(&ctx, a).await,
+            Command::Completions(_) => Ok(()),
         },
     };
     match result {

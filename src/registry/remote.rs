@@ -461,40 +461,17 @@ impl Remote {
         struct Catalog {
             repositories: Option<Vec<String>>,
         }
-        let mut out = Vec::new();
-        let mut url = client.url("_catalog?n=1000")?;
-        for _ in 0..100_000 {
-            let resp = client
-                .send(Req {
-                    method: Method::GET,
-                    url: url.clone(),
-                    headers: HeaderMap::new(),
-                    body: None,
-                    scope: &Scope::catalog(),
-                    repo: None,
-                })
-                .await?;
-            if !resp.status().is_success() {
-                return Err(status_error(
-                    &Method::GET,
-                    &url,
-                    &format!("catalog of {}", client.name),
-                    resp,
-                )
-                .await);
-            }
-            let next = next_link(resp.headers());
-            let page: Catalog = resp.json().await.map_err(|e| Error::InvalidManifest {
-                what: format!("catalog of {}", client.name),
-                reason: e.to_string(),
-            })?;
-            out.extend(page.repositories.unwrap_or_default());
-            match next.and_then(|n| url.join(&n).ok()) {
-                Some(n) => url = n,
-                None => break,
-            }
-        }
-        Ok(out)
+        let first = client.url("_catalog?n=1000")?;
+        let what = format!("catalog of {}", client.name);
+        paginate(
+            client,
+            first,
+            &Scope::catalog(),
+            None,
+            &what,
+            |c: Catalog| c.repositories.unwrap_or_default(),
+        )
+        .await
     }
 
     /// Every tag, following `Link: <…>; rel="next"` pagination.
@@ -503,40 +480,57 @@ impl Remote {
         struct TagList {
             tags: Option<Vec<String>>,
         }
-        let mut out = Vec::new();
-        let mut url = self
+        let first = self
             .client
             .url(&format!("{}/tags/list?n=1000", self.repo))?;
-        for _ in 0..10_000 {
-            let resp = self
-                .request(
-                    Method::GET,
-                    url.clone(),
-                    HeaderMap::new(),
-                    None,
-                    &Scope::pull(&self.repo),
-                )
-                .await?;
-            if !resp.status().is_success() {
-                return Err(status_error(
-                    &Method::GET,
-                    &url,
-                    &format!("repository {}/{}", self.client.name, self.repo),
-                    resp,
-                )
-                .await);
-            }
-            let next = next_link(resp.headers());
-            let list: TagList = resp.json().await.map_err(|e| Error::InvalidManifest {
-                what: format!("tag list of {}", self.repo),
-                reason: e.to_string(),
-            })?;
-            out.extend(list.tags.unwrap_or_default());
-            match next.and_then(|n| url.join(&n).ok()) {
-                Some(n) => url = n,
-                None => break,
-            }
-        }
-        Ok(out)
+        let what = format!("repository {}/{}", self.client.name, self.repo);
+        paginate(
+            &self.client,
+            first,
+            &Scope::pull(&self.repo),
+            Some(&self.repo),
+            &what,
+            |t: TagList| t.tags.unwrap_or_default(),
+        )
+        .await
     }
+}
+
+/// GETs a JSON list page by page, following `Link: <…>; rel="next"`.
+async fn paginate<T: serde::de::DeserializeOwned>(
+    client: &RegistryClient,
+    first: Url,
+    scope: &Scope,
+    repo: Option<&str>,
+    what: &str,
+    items: impl Fn(T) -> Vec<String>,
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut url = first;
+    for _ in 0..100_000 {
+        let resp = client
+            .send(Req {
+                method: Method::GET,
+                url: url.clone(),
+                headers: HeaderMap::new(),
+                body: None,
+                scope,
+                repo,
+            })
+            .await?;
+        if !resp.status().is_success() {
+            return Err(status_error(&Method::GET, &url, what, resp).await);
+        }
+        let next = next_link(resp.headers());
+        let page: T = resp.json().await.map_err(|e| Error::InvalidManifest {
+            what: what.to_string(),
+            reason: e.to_string(),
+        })?;
+        out.extend(items(page));
+        match next.and_then(|n| url.join(&n).ok()) {
+            Some(n) => url = n,
+            None => break,
+        }
+    }
+    Ok(out)
 }
