@@ -72,15 +72,21 @@ impl Reporter for Progress {
     fn planned(&self, blobs: usize, total: u64) {
         match self.style {
             ProgressStyle::Bars => {
+                let Ok(mut o) = self.overall.lock() else {
+                    return;
+                };
+                // Several images of one run share the overall bar: it grows.
+                if let Some(bar) = o.as_ref() {
+                    bar.inc_length(total);
+                    return;
+                }
                 let bar = self.multi.add(ProgressBar::new(total));
                 bar.set_style(template(
                     "{prefix:>10} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
                 ));
                 bar.set_prefix("total");
                 bar.enable_steady_tick(Duration::from_millis(200));
-                if let Ok(mut o) = self.overall.lock() {
-                    *o = Some(bar);
-                }
+                *o = Some(bar);
             }
             ProgressStyle::Lines => eprintln!("copying {blobs} blobs ({})", bytes(total)),
             ProgressStyle::Off => {}
