@@ -140,10 +140,10 @@ pub struct MigrateArgs {
     #[arg(long, value_delimiter = ',')]
     pub platform: Vec<String>,
     /// Concurrent blob streams
-    #[arg(long, short = 'j', default_value_t = 4, env = "CROSSDOCK_JOBS", value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, short = 'j', default_value_t = 8, env = "CROSSDOCK_JOBS", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
     /// Images copied at once
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub images: u16,
     /// Show the plan: repositories, tags, bytes, Docker Hub pulls, ECR storage cost; write nothing
     #[arg(long)]
@@ -170,10 +170,10 @@ pub struct SyncArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Concurrent blob streams
-    #[arg(long, short = 'j', default_value_t = 4, env = "CROSSDOCK_JOBS", value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, short = 'j', default_value_t = 8, env = "CROSSDOCK_JOBS", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
     /// Images copied at once
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub images: u16,
     /// Take only slice I of N of the plan (0 <= I < N)
     #[arg(long, value_name = "I/N")]
