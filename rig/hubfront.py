@@ -118,6 +118,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
     out to be dead). Subclasses override route() to answer some requests themselves.
     """
     protocol_version = "HTTP/1.1"
+    # headers and body go out as separate writes: without TCP_NODELAY the body
+    # waits ~40 ms for the client's delayed ACK on a kept-alive connection
+    disable_nagle_algorithm = True
     server_version = "rig-proxy/1"
     prog = "proxy"
     upstream_timeout = 600
@@ -835,6 +838,9 @@ def make_api_handler(st, data):
 
     class HubApi(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # headers and body go out as separate writes: without TCP_NODELAY the body
+        # waits ~40 ms for the client's delayed ACK on a kept-alive connection
+        disable_nagle_algorithm = True
         server_version = "rig-hubapi/1"
 
         def log_message(self, fmt, *a):

@@ -152,6 +152,9 @@ class TokenServer:
 def make_handler(ts):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # headers and body go out as separate writes: without TCP_NODELAY the body
+        # waits ~40 ms for the client's delayed ACK on a kept-alive connection
+        disable_nagle_algorithm = True
         server_version = "rig-tokenserver/1"
 
         def log_message(self, fmt, *a):

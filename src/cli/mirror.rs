@@ -239,10 +239,12 @@ struct Plan<'a> {
     jobs: usize,
     images: usize,
     prices: Option<PathBuf>,
+    /// When the command started (listing included in the duration).
+    start: Instant,
 }
 
 async fn execute(ctx: &Context, plan: Plan<'_>) -> anyhow::Result<()> {
-    let start = Instant::now();
+    let start = plan.start;
     let prices = Prices::load(plan.prices.as_deref())?;
     let mut items = plan.items;
     if let Some(s) = plan.shard {
@@ -381,6 +383,7 @@ fn render(s: &RunSummary, prices: &Prices) -> String {
 }
 
 pub async fn migrate(ctx: &Context, a: &MigrateArgs) -> anyhow::Result<()> {
+    let start = Instant::now();
     let src = Namespace::parse(&ctx.expand(&a.source).await?)?;
     let dst = Namespace::parse(&ctx.expand(&a.destination).await?)?;
     let repos = a.repos.filter()?;
@@ -403,12 +406,14 @@ pub async fn migrate(ctx: &Context, a: &MigrateArgs) -> anyhow::Result<()> {
             jobs: a.jobs as usize,
             images: a.images as usize,
             prices: a.prices.clone(),
+            start,
         },
     )
     .await
 }
 
 pub async fn sync(ctx: &Context, a: &SyncArgs) -> anyhow::Result<()> {
+    let start = Instant::now();
     let file = SyncFile::load(&a.file)?;
     if let Some(s) = &a.shard {
         parse_shard(s)?;
@@ -426,6 +431,7 @@ pub async fn sync(ctx: &Context, a: &SyncArgs) -> anyhow::Result<()> {
             jobs: a.jobs as usize,
             images: a.images as usize,
             prices: a.prices.clone(),
+            start,
         },
     )
     .await

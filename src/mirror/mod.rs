@@ -10,6 +10,7 @@ pub mod filter;
 pub mod run;
 pub mod sync;
 
+use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -312,21 +313,33 @@ pub async fn plan_namespace(
     settings: &crate::registry::ecr::RepoSettings,
 ) -> Result<Vec<Item>> {
     let lister = Lister::new(pool, &src.registry).await?;
-    let mut items = Vec::new();
+    let mut repos_rel = Vec::new();
     for repo in lister.repositories(src).await? {
         let mut rel = relative(src, &repo);
         if rel.is_empty() {
             // One repository migrated under a prefix keeps its own name.
             rel = repo.rsplit('/').next().unwrap_or(&repo).to_string();
         }
-        if !repos.accepts(&rel) {
-            continue;
+        if repos.accepts(&rel) {
+            repos_rel.push((repo, rel));
         }
-        let listed = if tags.needs_listing() {
-            lister.tags(&src.registry, &repo).await?
-        } else {
-            Vec::new()
-        };
+    }
+    // List tags of several repositories at once (one round trip each).
+    let lister = &lister;
+    let listed: Vec<(String, String, Vec<TagInfo>)> = futures_util::stream::iter(repos_rel)
+        .map(|(repo, rel)| async move {
+            let tags = if tags.needs_listing() {
+                lister.tags(&src.registry, &repo).await?
+            } else {
+                Vec::new()
+            };
+            Ok::<_, Error>((repo, rel, tags))
+        })
+        .buffered(8)
+        .try_collect()
+        .await?;
+    let mut items = Vec::new();
+    for (repo, rel, listed) in listed {
         for t in tags.apply(listed) {
             items.push(Item {
                 src_registry: src.registry.clone(),
