@@ -286,16 +286,19 @@ fn bench_render(out: &BenchOut) -> (Vec<String>, Vec<Chart>) {
             &t.pull,
         ));
         charts.push(Chart {
-            title: format!("{}: latency p50", t.image),
+            title: format!("{}: latency distribution (p50, p95, max)", t.image),
             unit: "ms".into(),
             bars: t
                 .latency
                 .iter()
-                .filter_map(|o| {
-                    o.summary.as_ref().map(|s| Bar {
-                        label: o.operation.to_string(),
-                        value: s.p50_ms,
-                    })
+                .filter_map(|o| o.summary.as_ref().map(|s| (o.operation, s)))
+                .flat_map(|(op, s)| {
+                    [("p50", s.p50_ms), ("p95", s.p95_ms), ("max", s.max_ms)]
+                        .into_iter()
+                        .map(move |(q, v)| Bar {
+                            label: format!("{op} {q}"),
+                            value: v,
+                        })
                 })
                 .collect(),
         });

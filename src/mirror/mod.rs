@@ -109,6 +109,8 @@ pub struct TagInfo {
     pub platforms: Vec<String>,
     /// Per-platform (manifest digest, compressed size), from the Hub API.
     pub images: Vec<(String, u64)>,
+    /// The tag's size as Docker Hub reports it (`full_size`).
+    pub full_size: Option<u64>,
 }
 
 impl TagInfo {
@@ -122,6 +124,7 @@ impl TagInfo {
 
     fn from_hub(t: HubTag) -> Self {
         TagInfo {
+            full_size: t.full_size,
             digest: t.digest.as_deref().and_then(|d| d.parse().ok()),
             last_updated: t.last_updated.clone(),
             platforms: t.images.iter().map(|i| i.platform()).collect(),
@@ -134,9 +137,10 @@ impl TagInfo {
         }
     }
 
-    /// Sum of the platform sizes, when known.
+    /// The size Docker Hub reports for the tag, else the sum of its platforms.
     pub fn size(&self) -> Option<u64> {
-        (!self.images.is_empty()).then(|| self.images.iter().map(|(_, s)| s).sum())
+        self.full_size
+            .or_else(|| (!self.images.is_empty()).then(|| self.images.iter().map(|(_, s)| s).sum()))
     }
 }
 

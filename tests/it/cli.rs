@@ -92,3 +92,27 @@ fn completions_are_up_to_date() {
         );
     }
 }
+
+#[test]
+fn help_matches_the_snapshot() {
+    let mut env = Env::new();
+    env.env.push(("COLUMNS".into(), "100".into()));
+    let mut text = String::new();
+    for cmd in [&[][..], &["copy"][..], &["migrate"][..], &["compare"][..]] {
+        let mut args: Vec<&str> = cmd.to_vec();
+        args.push("--help");
+        let r = env.crossdock(&args).ok();
+        // The config path shown as [env: …] is this test's temp dir.
+        let out = r.stdout.replace(&env.path().display().to_string(), "$TMP");
+        text += &format!("$ crossdock {}\n{}\n", args.join(" "), out);
+    }
+    let snap = repo_root().join("tests/it/snapshots/help.txt");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&snap, &text).unwrap();
+    }
+    let want = std::fs::read_to_string(&snap).unwrap_or_default();
+    assert!(
+        text == want,
+        "--help changed; if intended, rerun with UPDATE_SNAPSHOTS=1.\n{text}"
+    );
+}

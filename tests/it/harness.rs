@@ -466,6 +466,8 @@ impl Env {
             .env_remove("DOCKERHUB_USERNAME")
             .env_remove("DOCKERHUB_TOKEN")
             .env_remove("CROSSDOCK_JOBS")
+            .env_remove("CROSSDOCK_PRICES")
+            .env_remove("AWS_PROFILE")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
