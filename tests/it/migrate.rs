@@ -68,6 +68,10 @@ fn migrate_namespace_creates_repos_keeps_digests_and_reruns_for_free() {
         },
     );
     w.hub.push(w.env.path(), "acme/skip", img("1.0", 104));
+    let policy = w.env.path().join("lifecycle.json");
+    let policy_text = r#"{"rules":[{"rulePriority":1,"selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}"#;
+    std::fs::write(&policy, policy_text).unwrap();
+    let kms = "arn:aws:kms:us-east-1:123456789012:key/0b5d6c54-6e0b-4c4e-9d1e-000000000001";
     let r = w
         .env
         .crossdock(&[
@@ -81,6 +85,12 @@ fn migrate_namespace_creates_repos_keeps_digests_and_reruns_for_free() {
             "--scan-on-push",
             "--repo-tag",
             "team=platform",
+            "--encryption",
+            "KMS",
+            "--kms-key",
+            kms,
+            "--lifecycle-policy",
+            policy.to_str().unwrap(),
             "-o",
             "json",
         ])
@@ -110,6 +120,15 @@ fn migrate_namespace_creates_repos_keeps_digests_and_reruns_for_free() {
     let repo = w.ecr.repository("mirror/api").expect("created");
     assert_eq!(repo["imageTagMutability"], "IMMUTABLE");
     assert_eq!(repo["imageScanningConfiguration"]["scanOnPush"], true);
+    assert_eq!(repo["encryptionConfiguration"]["encryptionType"], "KMS");
+    assert_eq!(repo["encryptionConfiguration"]["kmsKey"], kms);
+    let (status, lc) = w.ecr.api(
+        "GetLifecyclePolicy",
+        json!({"repositoryName": "mirror/web"}),
+    );
+    assert_eq!(status, 200, "{lc}");
+    let got: Value = serde_json::from_str(lc["lifecyclePolicyText"].as_str().unwrap()).unwrap();
+    assert_eq!(got, serde_json::from_str::<Value>(policy_text).unwrap());
     let (_, tags) = w.ecr.api(
         "ListTagsForResource",
         json!({"resourceArn": repo["repositoryArn"]}),
