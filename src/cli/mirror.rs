@@ -21,7 +21,7 @@ use crossdock::types::reference::DOCKER_HUB;
 use crossdock::types::Platform;
 
 use super::output::bytes;
-use super::progress::Progress;
+use super::progress::{Phase, Progress};
 use super::{Context, Reported, UsageError};
 
 /// Tag selection flags.
@@ -393,7 +393,12 @@ pub async fn migrate(ctx: &Context, a: &MigrateArgs) -> anyhow::Result<()> {
     }
     let settings = a.settings.settings()?;
     let platforms = platforms(&a.platform)?;
+    let phase = Phase::start(
+        ctx.printer.progress,
+        &format!("listing {} …", src.display()),
+    );
     let items = plan_namespace(&ctx.pool, &src, &dst, &repos, &tags, &platforms, &settings).await?;
+    drop(phase);
     execute(
         ctx,
         Plan {
@@ -418,7 +423,12 @@ pub async fn sync(ctx: &Context, a: &SyncArgs) -> anyhow::Result<()> {
     if let Some(s) = &a.shard {
         parse_shard(s)?;
     }
+    let phase = Phase::start(
+        ctx.printer.progress,
+        &format!("resolving {} …", a.file.display()),
+    );
     let items = file.plan(&ctx.pool).await?;
+    drop(phase);
     execute(
         ctx,
         Plan {

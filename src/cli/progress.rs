@@ -22,6 +22,39 @@ pub struct Progress {
     bars: Mutex<HashMap<Digest, ProgressBar>>,
 }
 
+/// A spinner (terminal) or a line (otherwise) for a phase with no byte count,
+/// such as listing a namespace; cleared when dropped.
+pub struct Phase(Option<ProgressBar>);
+
+impl Phase {
+    /// Starts showing `msg`.
+    pub fn start(style: ProgressStyle, msg: &str) -> Phase {
+        match style {
+            ProgressStyle::Bars => {
+                let bar = ProgressBar::new_spinner();
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+                bar.set_style(template("{spinner} {msg} {elapsed}"));
+                bar.set_message(msg.to_string());
+                bar.enable_steady_tick(Duration::from_millis(120));
+                Phase(Some(bar))
+            }
+            ProgressStyle::Lines => {
+                eprintln!("{msg}");
+                Phase(None)
+            }
+            ProgressStyle::Off => Phase(None),
+        }
+    }
+}
+
+impl Drop for Phase {
+    fn drop(&mut self) {
+        if let Some(b) = self.0.take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
 impl Progress {
     /// Progress in the given style.
     pub fn new(style: ProgressStyle) -> Self {
