@@ -514,7 +514,6 @@ async fn hub_storage(
 }
 
 async fn side(
-    ctx: &Context,
     sample: Option<(Remote, String)>,
     registry: &str,
     a: &CompareArgs,
@@ -528,7 +527,6 @@ async fn side(
             pulls_spent: 0,
         });
     };
-    let _ = ctx;
     let before = remote.client.manifest_gets();
     let blob = if a.throughput {
         Some(measure::find_blob(&remote, &tag).await?)
@@ -634,11 +632,11 @@ pub async fn compare(ctx: &Context, a: &CompareArgs) -> anyhow::Result<()> {
     });
     // 3. Latency (and throughput when asked).
     let hub_side = match &hub_ns {
-        Some(_) => Some(side(ctx, hub_sample, DOCKER_HUB, a).await?),
+        Some(_) => Some(side(hub_sample, DOCKER_HUB, a).await?),
         None => None,
     };
     let ecr_side = match &ecr_ns {
-        Some(ns) => Some(side(ctx, ecr_sample, &ns.registry, a).await?),
+        Some(ns) => Some(side(ecr_sample, &ns.registry, a).await?),
         None => None,
     };
     let plans = hub_plans(&prices, a.seats);
