@@ -214,13 +214,15 @@ impl Copier {
                     dh.digest.as_ref() == Some(sd)
                 };
                 if same {
-                    return Ok(self.report(
-                        &job.src_name,
-                        &job.dst_name,
+                    let root = Root {
+                        digest: dh.digest.clone().unwrap_or_else(|| sd.clone()),
+                        source_digest: sd.clone(),
+                        media_type: head.media_type.clone().unwrap_or_default(),
+                    };
+                    return Ok(report(
+                        &job,
                         start,
-                        dh.digest.clone().unwrap_or_else(|| sd.clone()),
-                        sd.clone(),
-                        head.media_type.clone().unwrap_or_default(),
+                        root,
                         "unchanged",
                         None,
                         &Tally::default(),
@@ -292,13 +294,14 @@ impl Copier {
             }
             tally.manifests = plan.manifests.len();
             tally.manifests_skipped = plan.manifests_skipped;
-            return Ok(self.report(
-                &job.src_name,
-                &job.dst_name,
+            return Ok(report(
+                &job,
                 start,
-                root.digest.clone(),
-                source_digest,
-                root.media_type.clone(),
+                Root {
+                    digest: root.digest.clone(),
+                    source_digest,
+                    media_type: root.media_type.clone(),
+                },
                 "dry-run",
                 Some(&plan),
                 &tally,
@@ -347,49 +350,18 @@ impl Copier {
         }
         tally.manifests = pushed;
         tally.manifests_skipped = plan.manifests_skipped;
-        Ok(self.report(
-            &job.src_name,
-            &job.dst_name,
+        Ok(report(
+            &job,
             start,
-            root.digest.clone(),
-            source_digest,
-            root.media_type.clone(),
+            Root {
+                digest: root.digest.clone(),
+                source_digest,
+                media_type: root.media_type.clone(),
+            },
             "copied",
             Some(&plan),
             &tally,
         ))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn report(
-        &self,
-        source: &str,
-        destination: &str,
-        start: Instant,
-        digest: Digest,
-        source_digest: Digest,
-        media_type: String,
-        status: &'static str,
-        plan: Option<&Plan>,
-        t: &Tally,
-    ) -> CopyReport {
-        CopyReport {
-            source: source.to_string(),
-            destination: destination.to_string(),
-            digest,
-            source_digest,
-            media_type,
-            status,
-            platforms: plan.map(|p| p.platforms.clone()).unwrap_or_default(),
-            platform_filtered: plan.is_some_and(|p| p.filtered),
-            manifests: t.manifests,
-            manifests_skipped: t.manifests_skipped,
-            blobs_copied: t.copied,
-            blobs_skipped: t.skipped,
-            blobs_mounted: t.mounted,
-            bytes_copied: t.bytes,
-            duration_s: start.elapsed().as_secs_f64(),
-        }
     }
 
     /// Walks the source tree from `top`. Child manifests already at the
@@ -557,6 +529,40 @@ impl Copier {
             },
         )
         .await
+    }
+}
+
+/// The top manifest a report describes.
+struct Root {
+    digest: Digest,
+    source_digest: Digest,
+    media_type: String,
+}
+
+fn report(
+    job: &CopyJob<'_>,
+    start: Instant,
+    root: Root,
+    status: &'static str,
+    plan: Option<&Plan>,
+    t: &Tally,
+) -> CopyReport {
+    CopyReport {
+        source: job.src_name.clone(),
+        destination: job.dst_name.clone(),
+        digest: root.digest,
+        source_digest: root.source_digest,
+        media_type: root.media_type,
+        status,
+        platforms: plan.map(|p| p.platforms.clone()).unwrap_or_default(),
+        platform_filtered: plan.is_some_and(|p| p.filtered),
+        manifests: t.manifests,
+        manifests_skipped: t.manifests_skipped,
+        blobs_copied: t.copied,
+        blobs_skipped: t.skipped,
+        blobs_mounted: t.mounted,
+        bytes_copied: t.bytes,
+        duration_s: start.elapsed().as_secs_f64(),
     }
 }
 
