@@ -23,13 +23,7 @@ fn seed(env: &Env, reg: &Registry, repo: &str, seed: u64) -> String {
 fn bearer_tokens_are_fetched_from_the_realm_and_cached() {
     let mut env = Env::new();
     let hub = Registry::start(env.path(), Auth::Token);
-    let ecr = Registry::start(
-        env.path(),
-        Auth::Basic {
-            user: ECR_USER.into(),
-            pass: ECR_PASS.into(),
-        },
-    );
+    let ecr = Registry::ecr_data_plane(env.path());
     env.endpoint("docker.io", hub.port);
     env.endpoint(ECR_HOST, ecr.port);
     env.login(ECR_HOST, ECR_USER, ECR_PASS);
@@ -56,8 +50,7 @@ fn bearer_tokens_are_fetched_from_the_realm_and_cached() {
 fn docker_config_auth_pushes_to_token_registry() {
     let mut env = Env::new();
     let hub = Registry::start(env.path(), Auth::Token);
-    let src = Registry::start(env.path(), Auth::Open);
-    env.insecure(&src);
+    let src = env.open_registry();
     env.endpoint("docker.io", hub.port);
     let digest = seed(&env, &src, "lib/x", 52);
     let from = format!("{}/lib/x:1.0", src.addr());
@@ -92,8 +85,7 @@ fn docker_config_auth_pushes_to_token_registry() {
 fn identity_token_from_docker_config_is_exchanged() {
     let mut env = Env::new();
     let hub = Registry::start(env.path(), Auth::Token);
-    let src = Registry::start(env.path(), Auth::Open);
-    env.insecure(&src);
+    let src = env.open_registry();
     env.endpoint("docker.io", hub.port);
     let digest = seed(&env, &src, "lib/idt", 56);
     env.extra_docker_config = Some(serde_json::json!({"auths": {
@@ -120,8 +112,7 @@ fn identity_token_from_docker_config_is_exchanged() {
 fn dockerhub_env_credentials_are_used() {
     let mut env = Env::new();
     let hub = Registry::start(env.path(), Auth::Token);
-    let src = Registry::start(env.path(), Auth::Open);
-    env.insecure(&src);
+    let src = env.open_registry();
     env.endpoint("docker.io", hub.port);
     let digest = seed(&env, &src, "lib/y", 53);
     env.env.push(("DOCKERHUB_USERNAME".into(), HUB_USER.into()));
@@ -142,15 +133,8 @@ fn dockerhub_env_credentials_are_used() {
 #[test]
 fn credential_helper_is_run() {
     let mut env = Env::new();
-    let ecr = Registry::start(
-        env.path(),
-        Auth::Basic {
-            user: ECR_USER.into(),
-            pass: ECR_PASS.into(),
-        },
-    );
-    let src = Registry::start(env.path(), Auth::Open);
-    env.insecure(&src);
+    let ecr = Registry::ecr_data_plane(env.path());
+    let src = env.open_registry();
     env.endpoint(ECR_HOST, ecr.port);
     let digest = seed(&env, &src, "lib/z", 54);
     // A helper on PATH that answers for the ECR host only.
@@ -194,13 +178,7 @@ fn credential_helper_is_run() {
 fn bad_credentials_fail_clearly_without_leaking_them() {
     let mut env = Env::new();
     let hub = Registry::start(env.path(), Auth::Token);
-    let ecr = Registry::start(
-        env.path(),
-        Auth::Basic {
-            user: ECR_USER.into(),
-            pass: ECR_PASS.into(),
-        },
-    );
+    let ecr = Registry::ecr_data_plane(env.path());
     env.endpoint("docker.io", hub.port);
     env.endpoint(ECR_HOST, ecr.port);
     seed(&env, &hub, "acme/secret", 55);

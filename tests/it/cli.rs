@@ -48,8 +48,7 @@ fn bad_config_is_a_usage_error() {
 #[test]
 fn missing_source_tag_is_a_clear_failure() {
     let mut env = Env::new();
-    let a = Registry::start(env.path(), Auth::Open);
-    env.insecure(&a);
+    let a = env.open_registry();
     let layout = env.path().join("img");
     build_image(
         &layout,

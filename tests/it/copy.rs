@@ -6,13 +6,7 @@ use crate::harness::*;
 
 fn hub_and_ecr(env: &mut Env) -> (Registry, Registry) {
     let hub = Registry::start(env.path(), Auth::Token);
-    let ecr = Registry::start(
-        env.path(),
-        Auth::Basic {
-            user: ECR_USER.into(),
-            pass: ECR_PASS.into(),
-        },
-    );
+    let ecr = Registry::ecr_data_plane(env.path());
     env.endpoint("docker.io", hub.port);
     env.endpoint(ECR_HOST, ecr.port);
     env.login("https://index.docker.io/v1/", HUB_USER, HUB_PASS);
@@ -92,10 +86,8 @@ fn multi_arch_copy_keeps_digests_and_rerun_is_unchanged() {
 #[test]
 fn docker_v2_single_platform_between_open_registries() {
     let mut env = Env::new();
-    let a = Registry::start(env.path(), Auth::Open);
-    let b = Registry::start(env.path(), Auth::Open);
-    env.insecure(&a);
-    env.insecure(&b);
+    let a = env.open_registry();
+    let b = env.open_registry();
     let layout = env.path().join("img");
     build_image(
         &layout,
@@ -156,8 +148,7 @@ fn docker_v2_single_platform_between_open_registries() {
 #[test]
 fn platform_filter_keeps_only_asked_platforms() {
     let mut env = Env::new();
-    let a = Registry::start(env.path(), Auth::Open);
-    env.insecure(&a);
+    let a = env.open_registry();
     let layout = env.path().join("img");
     let img = build_image(
         &layout,
@@ -239,8 +230,7 @@ fn same_registry_copy_mounts_blobs() {
 #[test]
 fn oci_layout_both_ways() {
     let mut env = Env::new();
-    let a = Registry::start(env.path(), Auth::Open);
-    env.insecure(&a);
+    let a = env.open_registry();
     let layout = env.path().join("img");
     let img = build_image(
         &layout,
@@ -316,10 +306,8 @@ fn oci_layout_both_ways() {
 #[test]
 fn all_tags_moves_shared_blobs_once() {
     let mut env = Env::new();
-    let a = Registry::start(env.path(), Auth::Open);
-    let b = Registry::start(env.path(), Auth::Open);
-    env.insecure(&a);
-    env.insecure(&b);
+    let a = env.open_registry();
+    let b = env.open_registry();
     let layout = env.path().join("img");
     // Same seed: both tags share every blob but differ in nothing → the
     // second tag's blobs all exist once the first is copied.
@@ -377,8 +365,7 @@ fn all_tags_moves_shared_blobs_once() {
 #[test]
 fn dry_run_writes_nothing() {
     let mut env = Env::new();
-    let a = Registry::start(env.path(), Auth::Open);
-    env.insecure(&a);
+    let a = env.open_registry();
     let layout = env.path().join("img");
     let img = build_image(
         &layout,
@@ -413,9 +400,8 @@ fn dry_run_writes_nothing() {
 #[test]
 fn chunked_uploads_use_patch_parts_of_at_least_5_mib() {
     let mut env = Env::new();
-    let a = Registry::start(env.path(), Auth::Open);
+    let a = env.open_registry();
     let b = Registry::start(env.path(), Auth::Open);
-    env.insecure(&a);
     let proxy = crate::proxy::Proxy::start(b.port, vec![]);
     env.config += &format!(
         "[registry.\"{}\"]\ninsecure = true\nchunk_size = 5242880\n",

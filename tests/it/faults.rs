@@ -10,10 +10,8 @@ use crate::harness::*;
 use crate::proxy::{Fault, Proxy, Rule};
 
 fn two_open(env: &mut Env) -> (Registry, Registry) {
-    let a = Registry::start(env.path(), Auth::Open);
-    let b = Registry::start(env.path(), Auth::Open);
-    env.insecure(&a);
-    env.insecure(&b);
+    let a = env.open_registry();
+    let b = env.open_registry();
     (a, b)
 }
 
@@ -292,8 +290,7 @@ fn interrupted_copy_is_finished_by_a_rerun() {
 fn redirected_blob_gets_do_not_carry_credentials() {
     let mut env = Env::new();
     let hub = Registry::start(env.path(), Auth::Token);
-    let b = Registry::start(env.path(), Auth::Open);
-    env.insecure(&b);
+    let b = env.open_registry();
     let layout = env.path().join("img");
     let img = build_image(
         &layout,

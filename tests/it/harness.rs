@@ -123,6 +123,17 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// A registry with ECR's `/v2` credentials (`AWS:<account>-auth-token`).
+    pub fn ecr_data_plane(dir: &Path) -> Registry {
+        Registry::start(
+            dir,
+            Auth::Basic {
+                user: ECR_USER.into(),
+                pass: ECR_PASS.into(),
+            },
+        )
+    }
+
     /// `127.0.0.1:PORT`.
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
@@ -419,6 +430,13 @@ impl Env {
         self.config += &format!("[registry.\"{name}\"]\nendpoint = \"http://127.0.0.1:{port}\"\n");
     }
 
+    /// Starts an open registry, configured as plain HTTP.
+    pub fn open_registry(&mut self) -> Registry {
+        let r = Registry::start(self.path(), Auth::Open);
+        self.insecure(&r);
+        r
+    }
+
     /// Marks a `127.0.0.1:PORT` registry as plain HTTP.
     pub fn insecure(&mut self, reg: &Registry) {
         self.config += &format!("[registry.\"{}\"]\ninsecure = true\n", reg.addr());
@@ -572,13 +590,7 @@ impl Ecr {
             c
         });
         let moto_port = port_of(&line);
-        let registry = Registry::start(
-            dir,
-            Auth::Basic {
-                user: ECR_USER.into(),
-                pass: ECR_PASS.into(),
-            },
-        );
+        let registry = Registry::ecr_data_plane(dir);
         let (front, line) = spawn_listening({
             let mut c = Command::new(python());
             c.arg(repo_root().join("rig/ecrfront.py"))

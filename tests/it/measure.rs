@@ -47,8 +47,7 @@ fn ratelimit_is_read_with_a_head_and_costs_no_pull() {
 
     // A registry without the headers: unlimited.
     let mut env2 = Env::new();
-    let open = Registry::start(env2.path(), Auth::Open);
-    env2.insecure(&open);
+    let open = env2.open_registry();
     let layout = env2.path().join("img");
     build_image(&layout, &img("1.0", 303));
     open.push_layout(&layout, "1.0", "x/y", false);
@@ -81,10 +80,8 @@ fn op<'a>(target: &'a Value, name: &str) -> &'a Value {
 #[test]
 fn bench_latency_reflects_an_injected_delay_and_push_cleans_up() {
     let mut env = Env::new();
-    let a = Registry::start(env.path(), Auth::Open);
-    let dst = Registry::start(env.path(), Auth::Open);
-    env.insecure(&a);
-    env.insecure(&dst);
+    let a = env.open_registry();
+    let dst = env.open_registry();
     let layout = env.path().join("img");
     build_image(&layout, &img("1.0", 311));
     a.push_layout(&layout, "1.0", "b/img", false);
@@ -148,8 +145,7 @@ fn bench_latency_reflects_an_injected_delay_and_push_cleans_up() {
 #[test]
 fn bench_html_report_renders_its_charts_in_headless_chromium() {
     let mut env = Env::new();
-    let a = Registry::start(env.path(), Auth::Open);
-    env.insecure(&a);
+    let a = env.open_registry();
     let layout = env.path().join("img");
     build_image(&layout, &img("1.0", 321));
     a.push_layout(&layout, "1.0", "h/img", false);
