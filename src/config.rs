@@ -1,7 +1,7 @@
 //! Per-registry settings from a TOML file (`--config`, `CROSSDOCK_CONFIG`,
 //! default `~/.config/crossdock/config.toml`). The logical registry name
 //! decides which adapter serves it; `endpoint` only changes where requests go.
-//! Imports only [`crate::error`].
+//! Imports only [`crate::error`] and [`crate::types`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -43,8 +43,13 @@ pub struct RegistryConfig {
     pub mount: Option<bool>,
     /// Docker Hub API base URL for listing (default `https://hub.docker.com`).
     pub hub_api: Option<String>,
-    /// Seconds between free HEAD checks while waiting for a pull-rate window.
+    /// Seconds between free HEAD checks while waiting for a pull-rate window
+    /// (default: the time one pull takes to come back, from the `w=` window).
     pub ratelimit_poll_s: Option<u64>,
+    /// Requests per second per API action (`PutImage = 5`), overriding the
+    /// documented ECR quotas of the prices file; any host may set them.
+    #[serde(default)]
+    pub rates: BTreeMap<String, f64>,
 }
 
 /// Retry policy: jittered exponential backoff.
@@ -59,6 +64,9 @@ pub struct RetryConfig {
     pub max_delay_ms: u64,
     /// Longest `Retry-After` honoured, in seconds.
     pub max_retry_after_s: u64,
+    /// Attempts for a request the registry throttled (429), first one included:
+    /// throttles are expected on big migrations and cost only time.
+    pub max_throttle_attempts: u32,
 }
 
 impl Default for RetryConfig {
@@ -68,11 +76,21 @@ impl Default for RetryConfig {
             base_delay_ms: 250,
             max_delay_ms: 8_000,
             max_retry_after_s: 60,
+            max_throttle_attempts: 12,
         }
     }
 }
 
 impl RetryConfig {
+    /// How many attempts an error of this kind gets.
+    pub fn attempts_for(&self, e: &Error) -> u32 {
+        if e.is_throttle() {
+            self.max_attempts.max(self.max_throttle_attempts)
+        } else {
+            self.max_attempts
+        }
+    }
+
     /// The backoff before attempt `attempt + 1`, given the server's request.
     pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         let exp = self
@@ -142,6 +160,19 @@ impl Config {
             }
             if let Some(h) = &r.hub_api {
                 url::Url::parse(h).map_err(|e| format!("registry {name:?}: hub_api {h:?}: {e}"))?;
+            }
+            for (action, rate) in &r.rates {
+                if crate::types::Action::parse(action).is_none() {
+                    return Err(format!(
+                        "registry {name:?}: rates.{action}: unknown API action (one of {})",
+                        crate::types::Action::NAMES.join(", ")
+                    ));
+                }
+                if !(rate.is_finite() && *rate > 0.0) {
+                    return Err(format!(
+                        "registry {name:?}: rates.{action} = {rate} must be a positive number"
+                    ));
+                }
             }
             if r.max_concurrent == Some(0) {
                 return Err(format!(

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+pub use crate::registry::response::ErrorCode;
+
 /// Result alias used across the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -41,7 +43,7 @@ pub enum Error {
         detail: String,
     },
     /// Access was denied (authenticated, but not allowed).
-    #[error("access denied by {host} for {what}: {detail}. The account lacks permission (push needs write access)")]
+    #[error("access denied by {host} for {what}{}. {}", detail_suffix(.detail), if *.write { "The account lacks write access to this repository" } else { "The account lacks read access to this repository (or it is private)" })]
     Denied {
         /// Registry host.
         host: String,
@@ -49,6 +51,8 @@ pub enum Error {
         what: String,
         /// What the registry said.
         detail: String,
+        /// Whether the refused request was a write.
+        write: bool,
     },
     /// A manifest, tag, blob or repository does not exist.
     #[error("not found: {what}{}", detail_suffix(.detail))]
@@ -69,6 +73,8 @@ pub enum Error {
         status: u16,
         /// Registry error code and message, if any.
         detail: String,
+        /// The registry's error codes, parsed once from the body.
+        codes: Vec<ErrorCode>,
         /// Server's Retry-After, if any.
         retry_after: Option<Duration>,
     },
@@ -124,7 +130,8 @@ pub enum Error {
         /// The SDK's error with its context.
         detail: String,
     },
-    /// A Docker Hub pull-rate limit stops the run (`--on-ratelimit fail`).
+    /// A Docker Hub pull-rate limit stops the run (`--on-ratelimit fail`, or
+    /// a wait that did not see pulls return within its bound).
     #[error("Docker Hub pull rate limit reached at {host}: {detail}. Wait for the window to pass, log in (DOCKERHUB_USERNAME/DOCKERHUB_TOKEN) for a higher limit, or use --on-ratelimit wait")]
     RateLimited {
         /// Registry.
@@ -132,6 +139,9 @@ pub enum Error {
         /// Limit and remaining as the registry reported them.
         detail: String,
     },
+    /// A fault inside crossdock (a bug), never the user's doing.
+    #[error("internal error: {0} (please report this)")]
+    Internal(String),
     /// A credential helper failed.
     #[error("credential helper docker-credential-{helper} failed for {host}: {detail}")]
     CredentialHelper {
@@ -174,6 +184,27 @@ impl Error {
         match self {
             Error::Http { retry_after, .. } => *retry_after,
             _ => None,
+        }
+    }
+
+    /// Whether the registry (or a token server) refused the credentials.
+    pub fn is_auth(&self) -> bool {
+        match self {
+            Error::Unauthorized { .. } => true,
+            Error::Exhausted { last, .. } => last.is_auth(),
+            _ => false,
+        }
+    }
+
+    /// Whether the registry throttled the request (HTTP 429 or a 503 that
+    /// says so): slow down, then retry.
+    pub fn is_throttle(&self) -> bool {
+        match self {
+            Error::Http { status: 429, .. } => true,
+            Error::Http {
+                status: 503, codes, ..
+            } => codes.contains(&ErrorCode::TooManyRequests),
+            _ => false,
         }
     }
 

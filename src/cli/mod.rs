@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 use crossdock::config::Config;
 use crossdock::registry::auth::CredentialStore;
-use crossdock::registry::client::ClientOptions;
 use crossdock::registry::ecr::Ecr;
+use crossdock::registry::pool::ClientOptions;
 use crossdock::registry::ratelimit::OnRateLimit;
 use crossdock::registry::Pool;
 use crossdock::types::ImageRef;
@@ -36,8 +36,12 @@ pub mod exit {
     pub const FAILED: i32 = 1;
     /// Bad usage: flags, references, config file.
     pub const USAGE: i32 = 2;
-    /// Interrupted (Ctrl-C); rerunning finishes the job.
+    /// A registry or token server refused the credentials (or none were given).
+    pub const AUTH: i32 = 3;
+    /// Interrupted (Ctrl-C, SIGINT); rerunning finishes the job.
     pub const INTERRUPTED: i32 = 130;
+    /// Terminated (SIGTERM); rerunning finishes the job.
+    pub const TERMINATED: i32 = 143;
 }
 
 /// Copy, migrate and compare container images between Docker Hub, Amazon ECR
@@ -163,6 +167,15 @@ impl Context {
             },
             default_permits,
             notify: Some(Arc::new(move |msg: &str| printer.note(msg))),
+            ecr_rates: {
+                // The documented ECR quotas, from the dated prices file
+                // (CROSSDOCK_PRICES overrides it, as --prices does).
+                let path = std::env::var_os("CROSSDOCK_PRICES")
+                    .filter(|p| !p.is_empty())
+                    .map(PathBuf::from);
+                let prices = crossdock::prices::Prices::load(path.as_deref())?;
+                crossdock::registry::ecr::documented_rates(&prices.ecr.other)
+            },
         };
         let pool = Pool::with_options(config, opts)?;
         Ok(Context { pool, printer })
@@ -213,15 +226,32 @@ pub fn main() -> i32 {
     rt.block_on(async move {
         tokio::select! {
             code = run(cli) => code,
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("crossdock: interrupted; nothing half-written was tagged — rerun the same command to finish");
+            code = signalled() => {
+                let what = if code == exit::TERMINATED { "terminated (SIGTERM)" } else { "interrupted" };
+                eprintln!("crossdock: {what}; nothing half-written was tagged — rerun the same command to finish");
                 if output == OutputFormat::Json {
-                    output::stdout_line(&serde_json::json!({"error": "interrupted", "exit_code": exit::INTERRUPTED}).to_string());
+                    output::stdout_line(&serde_json::json!({"error": what, "exit_code": code}).to_string());
                 }
-                exit::INTERRUPTED
+                code
             }
         }
     })
+}
+
+/// Waits for SIGINT (exit 130) or SIGTERM (exit 143).
+async fn signalled() -> i32 {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => exit::INTERRUPTED,
+                _ = term.recv() => exit::TERMINATED,
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    exit::INTERRUPTED
 }
 
 async fn run(cli: Cli) -> i32 {
@@ -266,6 +296,8 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
         if let Some(ce) = cause.downcast_ref::<crossdock::Error>() {
             return if ce.is_usage() {
                 exit::USAGE
+            } else if ce.is_auth() {
+                exit::AUTH
             } else {
                 exit::FAILED
             };

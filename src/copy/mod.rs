@@ -16,7 +16,7 @@ use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore};
 
 use crate::config::RetryConfig;
 use crate::error::{Error, Result};
-use crate::registry::client::{with_retries, Backoff};
+use crate::registry::retry::{with_retries, Backoff};
 use crate::registry::{Manifest, Repo, UploadTarget};
 use crate::types::media::{self, Descriptor, Parsed};
 use crate::types::{Digest, Platform};
@@ -231,7 +231,10 @@ impl Copier {
             }
         }
 
-        let top = src.get_manifest(src_ref).await?;
+        // Docker Hub counts manifest GETs as pulls: reserve before spending.
+        let grant = src.reserve_pulls(1, src_ref).await?;
+        let top = src.get_manifest_with(src_ref, Some(&grant)).await?;
+        drop(grant);
         let source_digest = top.digest.clone();
         let plan = self.plan(src, dst, top, platforms).await?;
         let root = plan
@@ -423,17 +426,47 @@ impl Copier {
                             .map(|p| p.to_string())
                             .collect();
                     }
-                    // HEAD (and fetch what is missing) in parallel, order kept.
-                    let results = stream::iter(children)
+                    // HEAD every child at the destination (free), then fetch
+                    // the missing ones with their pulls reserved together.
+                    // A child listed twice is fetched once.
+                    let mut unique = HashSet::new();
+                    let children: Vec<_> = children
+                        .into_iter()
+                        .filter(|c| unique.insert(c.digest.clone()))
+                        .collect();
+                    let present = stream::iter(children.iter())
                         .map(|c| async move {
-                            if dst.head_manifest(c.digest.as_str()).await?.is_some() {
-                                return Ok::<_, Error>(None);
-                            }
-                            src.get_manifest(c.digest.as_str()).await.map(Some)
+                            dst.head_manifest(c.digest.as_str())
+                                .await
+                                .map(|h| h.is_some())
                         })
                         .buffered(self.opts.jobs.max(1))
                         .try_collect::<Vec<_>>()
                         .await?;
+                    let missing: Vec<_> = children
+                        .iter()
+                        .zip(&present)
+                        .filter(|(_, here)| !**here)
+                        .map(|(c, _)| c)
+                        .collect();
+                    let grant = match missing.first() {
+                        Some(first) => Some(
+                            src.reserve_pulls(missing.len() as u64, first.digest.as_str())
+                                .await?,
+                        ),
+                        None => None,
+                    };
+                    let grant = grant.as_ref();
+                    let got = stream::iter(missing)
+                        .map(|c| src.get_manifest_with(c.digest.as_str(), grant))
+                        .buffered(self.opts.jobs.max(1))
+                        .try_collect::<Vec<_>>()
+                        .await?;
+                    let mut got = got.into_iter();
+                    let results: Vec<Option<Manifest>> = present
+                        .iter()
+                        .map(|here| if *here { None } else { got.next() })
+                        .collect();
                     let mut fetched = Vec::new();
                     for r in results {
                         match r {
@@ -460,7 +493,7 @@ impl Copier {
     }
 
     async fn acquire(&self, src: &Repo, dst: &Repo) -> Result<Vec<OwnedSemaphorePermit>> {
-        let closed = |_| Error::Usage("internal: concurrency limiter closed".into());
+        let closed = |_| Error::Internal("concurrency limiter closed".into());
         let mut permits = vec![self.jobs.clone().acquire_owned().await.map_err(closed)?];
         // Source and destination host permits are taken together, in a fixed
         // (name) order so two opposite copies cannot deadlock.
@@ -494,11 +527,7 @@ impl Copier {
     async fn transfer(&self, src: &Repo, dst: &Repo, b: &Descriptor) -> Result<BlobOutcome> {
         let _permits = self.acquire(src, dst).await?;
         let local_gate = Backoff::default();
-        let gate = dst
-            .client()
-            .or(src.client())
-            .map(|c| &c.backoff)
-            .unwrap_or(&local_gate);
+        let gate = dst.backoff().or(src.backoff()).unwrap_or(&local_gate);
         let mount_from = dst.mount_source(src);
         let reporter = self.reporter.clone();
         with_retries(

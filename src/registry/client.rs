@@ -1,126 +1,81 @@
-//! The HTTP transport for one registry host: endpoint resolution, auth
-//! (challenge → Basic or bearer token, cached per scope, refreshed on expiry
-//! or a 401), retries with jittered exponential backoff honouring
-//! `Retry-After`, with backoff state shared by every request to the host, and
-//! per-host concurrency permits. Cross-host redirects (CDN, S3) are followed
-//! by reqwest, which drops the Authorization header when the host changes.
+//! The HTTP transport for one registry host, as a stack of small steps per
+//! request: pace (the host's [`throttle`](crate::registry::throttle) lane for
+//! the request's action) → authenticate ([`token`](crate::registry::token):
+//! challenge → Basic or bearer, refreshed on expiry or a 401) → send →
+//! classify the answer (a 429 is a throttle unless the host's pull-limit
+//! policy says it is Docker Hub's pull limit) → retry
+//! ([`retry`](crate::registry::retry): jittered backoff shared per host,
+//! honouring `Retry-After`). Manifest GETs spend the host's
+//! [`pulls`](crate::registry::pulls) budget when it has one. Credentials come
+//! through the [`CredentialSource`] trait: this file knows no adapter.
+//! Cross-host redirects (CDN, S3) are followed by reqwest, which drops the
+//! Authorization header when the host changes; a challenge is learned only
+//! from the registry's own host.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
 use reqwest::{Method, Response, StatusCode};
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::config::{RegistryConfig, RetryConfig};
 use crate::error::{Error, Result};
-use crate::registry::auth::{
-    parse_challenge, Challenge, Credential, CredentialStore, Token, TokenResponse,
-};
-use crate::registry::ecr::{Ecr, EcrHost};
+use crate::registry::auth::{parse_challenge, Challenge, Credential};
+use crate::registry::credentials::{CredentialCache, CredentialSource};
+use crate::registry::pulls::{clock, Grant, PullBudget, Reserve};
 use crate::registry::ratelimit::{self, OnRateLimit, RateLimit};
-use crate::types::reference::{DOCKER_HUB, DOCKER_HUB_API};
+use crate::registry::response::{error_body, error_for, parse_retry_after, strip_query, ErrorBody};
+use crate::registry::retry::with_retries;
+use crate::registry::throttle::HostThrottle;
+use crate::registry::token::{TokenAuth, TokenRequest};
+use crate::types::Action;
 
-/// Access a request needs, as token scopes.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Scope(Vec<String>);
+pub use crate::registry::response::{status_error, ErrorCode};
+pub use crate::registry::retry::Backoff;
+pub use crate::registry::token::Scope;
 
-impl Scope {
-    /// Pull access to a repository.
-    pub fn pull(repo: &str) -> Self {
-        Scope(vec![format!("repository:{repo}:pull")])
-    }
-    /// Pull and push access to a repository.
-    pub fn push(repo: &str) -> Self {
-        Scope(vec![format!("repository:{repo}:pull,push")])
-    }
-    /// Pull, push and delete access (deleting test blobs).
-    pub fn delete(repo: &str) -> Self {
-        Scope(vec![format!("repository:{repo}:pull,push,delete")])
-    }
-    /// Adds pull access to another repository (cross-repository mount).
-    pub fn and_pull(mut self, repo: &str) -> Self {
-        self.0.push(format!("repository:{repo}:pull"));
-        self
-    }
-    /// Listing the registry's catalog.
-    pub fn catalog() -> Self {
-        Scope(vec!["registry:catalog:*".to_string()])
-    }
-    /// No repository scope (`/v2/` ping).
-    pub fn none() -> Self {
-        Scope(Vec::new())
-    }
-    fn key(&self) -> String {
-        self.0.join(" ")
-    }
+/// Decides whether a 429 is a host's pull quota running out (as opposed to
+/// a throttle). Implemented by adapters whose registries meter pulls.
+pub trait PullLimitPolicy: Send + Sync {
+    /// `figures`: the answer's rate-limit headers; `body`: its parsed errors.
+    fn is_pull_limit(&self, figures: Option<&RateLimit>, body: &ErrorBody) -> bool;
 }
 
-/// Shared "do not send before" instant for one host.
-#[derive(Debug, Default)]
-pub struct Backoff {
-    until: std::sync::Mutex<Option<Instant>>,
+/// What a host's client is made of, beyond its settings: assembled by the
+/// [`Pool`](crate::registry::Pool) from the adapters that serve the host.
+pub struct ClientParts {
+    /// Where credentials come from.
+    pub credentials: Arc<dyn CredentialSource>,
+    /// The pull-limit policy, for hosts that meter pulls (Docker Hub).
+    pub pull_limit: Option<Arc<dyn PullLimitPolicy>>,
+    /// Requests per second per API action (documented quotas, config overrides).
+    pub rates: HashMap<Action, f64>,
 }
 
-impl Backoff {
-    /// Waits until the host's backoff window has passed.
-    pub async fn wait(&self) {
-        let until = self.until.lock().map(|g| *g).unwrap_or(None);
-        if let Some(t) = until {
-            let now = Instant::now();
-            if t > now {
-                tokio::time::sleep(t - now).await;
-            }
-        }
-    }
-
-    /// Extends the window to at least `d` from now.
-    pub fn extend(&self, d: Duration) {
-        if let Ok(mut g) = self.until.lock() {
-            let t = Instant::now() + d;
-            if g.is_none_or(|cur| cur < t) {
-                *g = Some(t);
-            }
-        }
-    }
+/// Request counts of one host, for reports and metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ClientStats {
+    /// HTTP requests sent (retries included; token requests not).
+    pub requests: u64,
+    /// Answers that were 429.
+    pub throttled: u64,
+    /// Successful manifest GETs (pulls, on Docker Hub).
+    pub manifest_gets: u64,
+    /// Requests retried after a retryable failure.
+    pub retries: u64,
 }
 
-/// Runs `attempt` until it succeeds, fails for good, or attempts run out;
-/// sleeps with jittered exponential backoff between attempts (at least the
-/// server's `Retry-After`), extending `gate` so every request to the host waits.
-pub async fn with_retries<T, F, Fut>(
-    policy: &RetryConfig,
-    gate: &Backoff,
-    mut on_retry: impl FnMut(u32, &Error),
-    mut attempt: F,
-) -> Result<T>
-where
-    F: FnMut(u32) -> Fut,
-    Fut: std::future::Future<Output = Result<T>>,
-{
-    let mut n = 0;
-    loop {
-        n += 1;
-        gate.wait().await;
-        match attempt(n).await {
-            Ok(v) => return Ok(v),
-            Err(e) if e.is_retryable() && n < policy.max_attempts => {
-                let d = policy.delay(n, e.retry_after());
-                gate.extend(d);
-                on_retry(n, &e);
-            }
-            Err(e) if e.is_retryable() && n > 1 => {
-                return Err(Error::Exhausted {
-                    attempts: n,
-                    last: Box::new(e),
-                })
-            }
-            Err(e) => return Err(e),
-        }
-    }
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    throttled: AtomicU64,
+    manifest_gets: AtomicU64,
+    retries: AtomicU64,
 }
 
 /// One registry host, shared by every repository handle on it.
@@ -128,18 +83,17 @@ pub struct RegistryClient {
     /// Logical registry name (`docker.io`).
     pub name: String,
     base: Url,
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     settings: RegistryConfig,
     retry: RetryConfig,
-    opts: ClientOptions,
-    ecr_host: Option<EcrHost>,
-    creds: Mutex<Option<CachedCredential>>,
-    ratelimit: std::sync::Mutex<Option<RateLimit>>,
-    manifest_gets: std::sync::atomic::AtomicU64,
-    challenge: Mutex<Option<Challenge>>,
-    tokens: Mutex<HashMap<String, Token>>,
-    /// Backoff window shared by all requests to this host.
-    pub backoff: Backoff,
+    opts: HostOptions,
+    creds: CredentialCache,
+    pub(crate) auth: TokenAuth,
+    pulls: Option<Arc<PullBudget>>,
+    pull_limit: Option<Arc<dyn PullLimitPolicy>>,
+    throttle: HostThrottle,
+    counters: Counters,
+    backoff: Backoff,
     /// Concurrent blob streams allowed to or from this host.
     pub permits: Arc<Semaphore>,
 }
@@ -150,79 +104,6 @@ impl std::fmt::Debug for RegistryClient {
             .field("name", &self.name)
             .field("base", &self.base.as_str())
             .finish_non_exhaustive()
-    }
-}
-
-fn strip_query(u: &Url) -> String {
-    let mut u = u.clone();
-    u.set_query(None);
-    u.to_string()
-}
-
-fn parse_retry_after(h: &HeaderMap) -> Option<Duration> {
-    let v = h.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    v.parse::<u64>().ok().map(Duration::from_secs)
-}
-
-/// Reads a registry error body (`{"errors":[{"code","message"}]}`) into a short string.
-pub async fn error_detail(resp: Response) -> String {
-    let text = resp.text().await.unwrap_or_default();
-    #[derive(serde::Deserialize)]
-    struct E {
-        code: Option<String>,
-        message: Option<String>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Es {
-        errors: Vec<E>,
-    }
-    if let Ok(es) = serde_json::from_str::<Es>(&text) {
-        return es
-            .errors
-            .iter()
-            .map(|e| {
-                format!(
-                    "{} {}",
-                    e.code.as_deref().unwrap_or(""),
-                    e.message.as_deref().unwrap_or("")
-                )
-                .trim()
-                .to_string()
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-    }
-    let t = text.trim();
-    if t.len() > 200 || t.starts_with('<') {
-        String::new()
-    } else {
-        t.to_string()
-    }
-}
-
-/// Builds the error for a non-success response.
-pub async fn status_error(method: &Method, url: &Url, what: &str, resp: Response) -> Error {
-    let status = resp.status();
-    let retry_after = parse_retry_after(resp.headers());
-    let host = url.host_str().unwrap_or("").to_string();
-    let detail = error_detail(resp).await;
-    match status {
-        StatusCode::NOT_FOUND => Error::NotFound {
-            what: what.to_string(),
-            detail,
-        },
-        StatusCode::FORBIDDEN => Error::Denied {
-            host,
-            what: what.to_string(),
-            detail,
-        },
-        _ => Error::Http {
-            method: method.to_string(),
-            url: strip_query(url),
-            status: status.as_u16(),
-            detail,
-            retry_after,
-        },
     }
 }
 
@@ -242,54 +123,70 @@ pub struct Req<'a> {
     pub repo: Option<&'a str>,
 }
 
+/// Statuses the transport retries (408, 429, 5xx).
+fn is_failure(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 500..=599)
+}
+
+/// The base URL of a registry: its configured endpoint, else `https://name`.
+fn base_url(name: &str, settings: &RegistryConfig, default_host: &str) -> Result<Url> {
+    let base = match &settings.endpoint {
+        Some(ep) => ep.clone(),
+        None => {
+            let scheme = if settings.insecure { "http" } else { "https" };
+            format!("{scheme}://{default_host}")
+        }
+    };
+    Url::parse(&base).map_err(|e| Error::Config {
+        path: "registry settings".into(),
+        reason: format!("endpoint for {name}: {e}"),
+    })
+}
+
 impl RegistryClient {
-    /// A client for `name`, using its settings and shared HTTP clients.
+    /// A client for `name` (served at `default_host` unless the settings
+    /// name an endpoint), using its settings, parts and shared HTTP clients.
     pub fn new(
         name: &str,
+        default_host: &str,
         settings: RegistryConfig,
-        opts: ClientOptions,
+        opts: HostOptions,
+        parts: ClientParts,
         http: &HttpClients,
     ) -> Result<Self> {
         let retry = opts.retry.clone();
-        let default_permits = opts.default_permits;
-        let base = match &settings.endpoint {
-            Some(ep) => ep.clone(),
-            None => {
-                let host = if name == DOCKER_HUB {
-                    DOCKER_HUB_API
-                } else {
-                    name
-                };
-                let scheme = if settings.insecure { "http" } else { "https" };
-                format!("{scheme}://{host}")
-            }
-        };
-        let base = Url::parse(&base).map_err(|e| Error::Config {
-            path: "registry settings".into(),
-            reason: format!("endpoint for {name}: {e}"),
-        })?;
+        let base = base_url(name, &settings, default_host)?;
         let http = if settings.insecure {
             http.insecure.clone()
         } else {
             http.verified.clone()
         };
-        let permits = Arc::new(Semaphore::new(
-            settings.max_concurrent.unwrap_or(default_permits).max(1),
-        ));
+        let streams = settings
+            .max_concurrent
+            .unwrap_or(opts.default_permits)
+            .max(1);
+        let permits = Arc::new(Semaphore::new(streams));
+        let pulls = parts.pull_limit.as_ref().map(|_| {
+            Arc::new(PullBudget::new(
+                name,
+                opts.on_ratelimit,
+                settings.ratelimit_poll_s.map(Duration::from_secs),
+            ))
+        });
         Ok(RegistryClient {
             name: name.to_string(),
             base,
             http,
-            settings,
             retry,
-            ecr_host: crate::registry::ecr::parse_host(name),
-            opts,
-            creds: Mutex::new(None),
-            ratelimit: std::sync::Mutex::new(None),
-            manifest_gets: std::sync::atomic::AtomicU64::new(0),
-            challenge: Mutex::new(None),
-            tokens: Mutex::new(HashMap::new()),
+            creds: CredentialCache::new(parts.credentials),
+            auth: TokenAuth::default(),
+            pulls,
+            pull_limit: parts.pull_limit,
+            throttle: HostThrottle::new(parts.rates, (streams * 4).max(16)),
+            counters: Counters::default(),
             backoff: Backoff::default(),
+            settings,
+            opts,
             permits,
         })
     }
@@ -304,9 +201,19 @@ impl RegistryClient {
         &self.retry
     }
 
+    /// The backoff gate every request to this host shares.
+    pub fn backoff(&self) -> &Backoff {
+        &self.backoff
+    }
+
     /// Where requests really go, for identity checks (mounts need the same server).
     pub fn endpoint(&self) -> &Url {
         &self.base
+    }
+
+    /// The pacing lanes of this host.
+    pub fn throttle(&self) -> &HostThrottle {
+        &self.throttle
     }
 
     /// `base/v2/<tail>`.
@@ -316,77 +223,19 @@ impl RegistryClient {
             .map_err(|e| Error::Usage(format!("cannot build a URL for {}: {e}", self.name)))
     }
 
-    async fn credentials(&self) -> Result<Option<Credential>> {
-        let mut cached = self.creds.lock().await;
-        if let Some(c) = cached.as_ref() {
-            if c.refresh_at.is_none_or(|t| Instant::now() < t) {
-                return Ok(c.credential.clone());
-            }
-        }
-        let fresh = self.load_credentials().await?;
-        let out = fresh.credential.clone();
-        *cached = Some(fresh);
-        Ok(out)
-    }
-
-    /// Docker config / env first (what the user set up), then, for ECR
-    /// hosts, `GetAuthorizationToken` through the AWS credential chain.
-    async fn load_credentials(&self) -> Result<CachedCredential> {
-        if let Some(c) = self.opts.store.lookup(&self.name).await? {
-            return Ok(CachedCredential {
-                credential: Some(c),
-                refresh_at: None,
-                refreshable: false,
-            });
-        }
-        if let (Some(ecr), Some(host)) = (&self.opts.ecr, &self.ecr_host) {
-            let (c, expires) = ecr.authorization(host).await?;
-            // Refresh 5 minutes before expiry; an expiry already past is
-            // ignored (refresh on a 401 only, never in a loop).
-            let refresh_at = expires
-                .and_then(|t| t.duration_since(std::time::SystemTime::now()).ok())
-                .map(|left| {
-                    Instant::now() + left.saturating_sub(Duration::from_secs(300)).max(left / 2)
-                });
-            return Ok(CachedCredential {
-                credential: Some(c),
-                refresh_at,
-                refreshable: true,
-            });
-        }
-        Ok(CachedCredential {
-            credential: None,
-            refresh_at: None,
-            refreshable: false,
-        })
-    }
-
-    /// Drops credentials that can be fetched again (ECR tokens) after a 401.
-    async fn invalidate_credentials(&self) {
-        let mut cached = self.creds.lock().await;
-        if cached.as_ref().is_some_and(|c| c.refreshable) {
-            *cached = None;
-        }
-    }
-
-    /// Records rate-limit headers of a manifest response.
-    pub fn observe_ratelimit(&self, headers: &HeaderMap) {
-        if let Some(rl) = ratelimit::from_headers(headers) {
-            if let Ok(mut g) = self.ratelimit.lock() {
-                *g = Some(rl);
-            }
+    /// Request counts so far.
+    pub fn stats(&self) -> ClientStats {
+        ClientStats {
+            requests: self.counters.requests.load(Ordering::Relaxed),
+            throttled: self.counters.throttled.load(Ordering::Relaxed),
+            manifest_gets: self.counters.manifest_gets.load(Ordering::Relaxed),
+            retries: self.counters.retries.load(Ordering::Relaxed),
         }
     }
 
     /// Manifest GETs answered so far (pulls, on Docker Hub).
     pub fn manifest_gets(&self) -> u64 {
-        self.manifest_gets
-            .load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// Whether an exhausted pull limit means waiting (not failing).
-    pub fn waits_on_ratelimit(&self) -> bool {
-        self.opts.on_ratelimit == OnRateLimit::Wait
+        self.counters.manifest_gets.load(Ordering::Relaxed)
     }
 
     /// The HTTP client for this host (Hub API listing shares it).
@@ -396,67 +245,163 @@ impl RegistryClient {
 
     /// Credentials for this registry (Docker config, env, ECR).
     pub async fn credential(&self) -> Result<Option<Credential>> {
-        self.credentials().await
+        self.creds.get().await
     }
 
     /// The latest rate-limit snapshot, if the registry sends one.
     pub fn ratelimit(&self) -> Option<RateLimit> {
-        self.ratelimit.lock().ok().and_then(|g| g.clone())
+        self.pulls.as_ref().and_then(|p| p.snapshot())
     }
 
-    fn mark_exhausted(&self) {
-        if let Ok(mut g) = self.ratelimit.lock() {
-            match g.as_mut() {
-                Some(rl) => rl.remaining = 0,
-                None => {
-                    *g = Some(RateLimit {
-                        limit: 0,
-                        remaining: 0,
-                        window_s: None,
-                        source: None,
-                        observed_at: 0,
-                    })
+    /// Who this client is: the user name of its credentials, or anonymous.
+    pub async fn identity(&self) -> Result<String> {
+        Ok(match self.creds.get().await? {
+            Some(c) => format!("{} ({})", c.username, c.source),
+            None => "anonymous".to_string(),
+        })
+    }
+
+    fn note(&self, msg: &str) {
+        if let Some(n) = &self.opts.notify {
+            n(msg);
+        }
+    }
+
+    fn same_host(&self, url: &Url) -> bool {
+        url.host_str() == self.base.host_str()
+            && url.port_or_known_default() == self.base.port_or_known_default()
+    }
+
+    /// Records the pull figures of a manifest answer.
+    fn observe_pulls(&self, resp: &Response) {
+        let Some(b) = &self.pulls else {
+            return;
+        };
+        match ratelimit::from_headers(resp.headers()) {
+            Some(f) => b.observe(Some(f)),
+            // A success without the headers: this identity has no limit.
+            None if resp.status().is_success() => b.observe(None),
+            None => {}
+        }
+    }
+
+    /// Reserves `n` pulls for one image before any is spent (free when the
+    /// host meters no pulls). When they are out: waits, polling with free
+    /// HEADs of `head_url`, a bounded number of times; or fails, as configured.
+    pub async fn reserve_pulls(
+        &self,
+        n: u64,
+        head_url: &Url,
+        scope: &Scope,
+        repo: &str,
+    ) -> Result<Grant> {
+        let Some(b) = &self.pulls else {
+            return Ok(Grant::unlimited());
+        };
+        let mut polls: u32 = 0;
+        let mut waited = Duration::ZERO;
+        loop {
+            let changed = b.changed();
+            tokio::pin!(changed);
+            match b.try_reserve(n) {
+                Reserve::Granted(k) => {
+                    if polls > 0 {
+                        self.note(&format!(
+                            "{}: pulls available again after waiting {} s; going on",
+                            self.name,
+                            waited.as_secs()
+                        ));
+                    }
+                    return Ok(b.grant(k));
+                }
+                Reserve::Fail(detail) => return Err(b.error(detail)),
+                Reserve::Wait => {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), changed).await;
+                }
+                Reserve::Poll(every, snap) => {
+                    polls = polls.saturating_add(1);
+                    let max = b.max_polls(&snap);
+                    if polls > max {
+                        b.poll_done();
+                        return Err(b.error(format!(
+                            "{}; no pulls came back after {} checks over {} s",
+                            snap.describe(),
+                            max,
+                            waited.as_secs()
+                        )));
+                    }
+                    self.note(&format!(
+                        "{}: pull rate limit reached ({}); waiting {} s from {} (check {polls} of at most {max}) for pulls to return, then checking with a free HEAD",
+                        self.name,
+                        snap.describe(),
+                        every.as_secs(),
+                        clock(SystemTime::now())
+                    ));
+                    tokio::time::sleep(every).await;
+                    waited = waited.saturating_add(every);
+                    let r = self.head_figures(head_url, scope, repo).await;
+                    b.poll_done();
+                    r?;
                 }
             }
         }
     }
 
-    /// Before a pull (manifest GET): when the last snapshot says no pulls
-    /// are left, wait — refreshing the snapshot with a free HEAD of `head_url`
-    /// every `ratelimit_poll_s` — or fail, as configured.
-    pub async fn pull_gate(&self, head_url: &Url, scope: &Scope, repo: &str) -> Result<()> {
+    /// A free HEAD whose answer refreshes the pull figures.
+    async fn head_figures(&self, url: &Url, scope: &Scope, repo: &str) -> Result<()> {
+        let resp = self
+            .send_authed(&Method::HEAD, url, scope, Some(repo), || {
+                self.http.head(url.clone()).header(
+                    reqwest::header::ACCEPT,
+                    crate::types::media::MANIFEST_ACCEPT,
+                )
+            })
+            .await?;
+        self.observe_pulls(&resp);
+        Ok(())
+    }
+
+    /// A manifest GET: spends one pull of `grant` (or reserves one), and
+    /// when the registry says the pulls are out, waits and tries again
+    /// (`--on-ratelimit wait`) or fails.
+    pub async fn get_manifest_response(
+        &self,
+        url: &Url,
+        headers: HeaderMap,
+        scope: &Scope,
+        repo: &str,
+        grant: Option<&Grant>,
+    ) -> Result<Response> {
         loop {
-            let Some(rl) = self.ratelimit() else {
-                return Ok(());
+            let own;
+            let spent = match grant {
+                Some(g) if g.take() => None,
+                _ => {
+                    own = self.reserve_pulls(1, url, scope, repo).await?;
+                    own.take();
+                    Some(own)
+                }
             };
-            if rl.remaining > 0 {
-                return Ok(());
-            }
-            if self.opts.on_ratelimit == OnRateLimit::Fail {
-                return Err(Error::RateLimited {
-                    host: self.name.clone(),
-                    detail: rl.describe(),
-                });
-            }
-            let poll = Duration::from_secs(self.settings.ratelimit_poll_s.unwrap_or(60).max(1));
-            if let Some(notify) = &self.opts.notify {
-                notify(&format!(
-                    "{}: pull rate limit reached ({}); waiting {} s, then checking again with a HEAD (no pull spent)",
-                    self.name,
-                    rl.describe(),
-                    poll.as_secs()
-                ));
-            }
-            tokio::time::sleep(poll).await;
-            let resp = self
-                .send_authed(&Method::HEAD, head_url, scope, Some(repo), || {
-                    self.http.head(head_url.clone()).header(
-                        reqwest::header::ACCEPT,
-                        crate::types::media::MANIFEST_ACCEPT,
-                    )
+            let r = self
+                .send(Req {
+                    method: Method::GET,
+                    url: url.clone(),
+                    headers: headers.clone(),
+                    body: None,
+                    scope,
+                    repo: Some(repo),
                 })
-                .await?;
-            self.observe_ratelimit(resp.headers());
+                .await;
+            if let Some(b) = &self.pulls {
+                b.answered();
+            }
+            drop(spent);
+            match r {
+                Err(Error::RateLimited { .. }) if self.opts.on_ratelimit == OnRateLimit::Wait => {
+                    continue
+                }
+                r => return r,
+            }
         }
     }
 
@@ -466,10 +411,9 @@ impl RegistryClient {
         scope: &Scope,
         repo: Option<&str>,
     ) -> Result<Option<HeaderValue>> {
-        let challenge = self.challenge.lock().await.clone();
-        let value = match challenge {
+        let value = match self.auth.challenge().await {
             None => return Ok(None),
-            Some(Challenge::Basic) => match self.credentials().await? {
+            Some(Challenge::Basic) => match self.creds.get().await? {
                 Some(c) => c.basic_header(),
                 None => {
                     return Err(Error::Unauthorized {
@@ -480,22 +424,22 @@ impl RegistryClient {
                 }
             },
             Some(Challenge::Bearer { realm, service }) => {
-                let key = scope.key();
-                let cached = {
-                    let tokens = self.tokens.lock().await;
-                    tokens
-                        .get(&key)
-                        .filter(|t| t.refresh_at > Instant::now())
-                        .map(|t| t.value.clone())
-                };
-                let token = match cached {
-                    Some(t) => t,
+                let token = match self.auth.cached(scope).await {
+                    Some(t) => t.value,
                     None => {
+                        let req = TokenRequest {
+                            http: &self.http,
+                            host: &self.name,
+                            repo,
+                            creds: self.creds.get().await?,
+                            retry: &self.retry,
+                        };
                         let t = self
-                            .fetch_token(&realm, service.as_deref(), scope, repo)
+                            .auth
+                            .fetch(&req, &realm, service.as_deref(), scope)
                             .await?;
                         let v = t.value.clone();
-                        self.tokens.lock().await.insert(key, t);
+                        self.auth.store(scope, t).await;
                         v
                     }
                 };
@@ -512,188 +456,54 @@ impl RegistryClient {
         Ok(Some(hv))
     }
 
-    async fn fetch_token(
+    /// Fetches a bearer token for `scope` directly (bench probes).
+    pub(crate) async fn fetch_token_now(
         &self,
         realm: &str,
         service: Option<&str>,
         scope: &Scope,
         repo: Option<&str>,
-    ) -> Result<Token> {
-        let mut url = Url::parse(realm).map_err(|e| Error::Unauthorized {
-            host: self.name.clone(),
-            repository: repo.map(str::to_string),
-            detail: format!("the registry's token realm {realm:?} is not a URL: {e}"),
-        })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(Error::Unauthorized {
-                host: self.name.clone(),
-                repository: repo.map(str::to_string),
-                detail: format!("refusing token realm with scheme {:?}", url.scheme()),
-            });
-        }
-        {
-            let mut q = url.query_pairs_mut();
-            if let Some(s) = service {
-                q.append_pair("service", s);
-            }
-            for s in &scope.0 {
-                q.append_pair("scope", s);
-            }
-        }
-        let creds = self.credentials().await?;
-        let gate = Backoff::default();
-        with_retries(
-            &self.retry,
-            &gate,
-            |_, _| {},
-            |_| async {
-                let mut req = self.http.get(url.clone());
-                if let Some(c) = creds.as_ref().filter(|c| c.is_identity_token()) {
-                    // An identity (OAuth2 refresh) token from `docker login`:
-                    // exchange it with a form POST, as the distribution spec says.
-                    let mut form = url::form_urlencoded::Serializer::new(String::new());
-                    form.append_pair("grant_type", "refresh_token")
-                        .append_pair("client_id", "crossdock")
-                        .append_pair("refresh_token", c.password.expose());
-                    if let Some(s) = service {
-                        form.append_pair("service", s);
-                    }
-                    if !scope.0.is_empty() {
-                        form.append_pair("scope", &scope.0.join(" "));
-                    }
-                    let mut post_url = url.clone();
-                    post_url.set_query(None);
-                    req = self
-                        .http
-                        .post(post_url)
-                        .header(
-                            reqwest::header::CONTENT_TYPE,
-                            "application/x-www-form-urlencoded",
-                        )
-                        .body(form.finish());
-                } else if let Some(c) = &creds {
-                    let mut hv = HeaderValue::from_str(&c.basic_header()).map_err(|_| {
-                        Error::Usage("credentials cannot go in an HTTP header".into())
-                    })?;
-                    hv.set_sensitive(true);
-                    req = req.header(AUTHORIZATION, hv);
-                }
-                let resp = req.send().await.map_err(|e| Error::Connect {
-                    method: "GET".into(),
-                    url: strip_query(&url),
-                    source: e.without_url(),
-                })?;
-                let status = resp.status();
-                if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-                    let detail = error_detail(resp).await;
-                    let who = creds
-                        .as_ref()
-                        .map(|c| format!("user {:?} from {}", c.username, c.source))
-                        .unwrap_or_else(|| "anonymous".into());
-                    return Err(Error::Unauthorized {
-                        host: self.name.clone(),
-                        repository: repo.map(str::to_string),
-                        detail: format!(
-                            "token server refused {who} (HTTP {}){}",
-                            status.as_u16(),
-                            if detail.is_empty() {
-                                String::new()
-                            } else {
-                                format!(": {detail}")
-                            }
-                        ),
-                    });
-                }
-                if !status.is_success() {
-                    return Err(status_error(&Method::GET, &url, "token", resp).await);
-                }
-                let body: TokenResponse = resp.json().await.map_err(|e| Error::Unauthorized {
-                    host: self.name.clone(),
-                    repository: repo.map(str::to_string),
-                    detail: format!("token server answer is not JSON: {e}"),
-                })?;
-                body.into_token().ok_or_else(|| Error::Unauthorized {
-                    host: self.name.clone(),
-                    repository: repo.map(str::to_string),
-                    detail: "token server answered without a token".into(),
-                })
-            },
-        )
-        .await
+    ) -> Result<crate::registry::auth::Token> {
+        let req = TokenRequest {
+            http: &self.http,
+            host: &self.name,
+            repo,
+            creds: self.creds.get().await?,
+            retry: &self.retry,
+        };
+        self.auth.fetch(&req, realm, service, scope).await
     }
 
-    /// Times one unauthenticated `GET /v2/` (the ping) and learns the
-    /// registry's auth challenge from it.
-    pub async fn probe_ping(&self) -> Result<Duration> {
-        let url = self.url("")?;
-        let start = Instant::now();
-        let resp = self
-            .http
-            .get(url.clone())
-            .send()
-            .await
-            .map_err(|e| Error::Connect {
-                method: "GET".into(),
-                url: strip_query(&url),
-                source: e.without_url(),
-            })?;
-        let took = start.elapsed();
-        if let Some(c) = resp
-            .headers()
-            .get(WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_challenge)
-        {
-            *self.challenge.lock().await = Some(c);
-        }
-        let _ = resp.bytes().await;
-        Ok(took)
-    }
-
-    /// Times a fresh bearer-token fetch for `scope`, bypassing the cache;
-    /// `None` when the registry does not use bearer tokens.
-    pub async fn probe_token(&self, scope: &Scope, repo: Option<&str>) -> Result<Option<Duration>> {
-        if self.challenge.lock().await.is_none() {
-            self.probe_ping().await?;
-        }
-        let challenge = self.challenge.lock().await.clone();
-        match challenge {
-            Some(Challenge::Bearer { realm, service }) => {
-                let start = Instant::now();
-                let t = self
-                    .fetch_token(&realm, service.as_deref(), scope, repo)
-                    .await?;
-                let took = start.elapsed();
-                self.tokens.lock().await.insert(scope.key(), t);
-                Ok(Some(took))
-            }
-            _ => Ok(None),
-        }
-    }
-
-    /// Who this client is: the user name of its credentials, or anonymous.
-    pub async fn identity(&self) -> Result<String> {
-        Ok(match self.credentials().await? {
-            Some(c) => format!("{} ({})", c.username, c.source),
-            None => "anonymous".to_string(),
-        })
-    }
-
+    /// Learns the challenge of a 401 from the registry's own host.
     async fn learn_challenge(&self, resp: &Response, scope: &Scope) {
+        if !self.same_host(resp.url()) {
+            return;
+        }
         if let Some(c) = resp
             .headers()
             .get(WWW_AUTHENTICATE)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_challenge)
         {
-            *self.challenge.lock().await = Some(c);
+            self.auth.learn(c).await;
         }
-        self.tokens.lock().await.remove(&scope.key());
+        self.auth.forget(scope).await;
     }
 
-    fn same_host(&self, url: &Url) -> bool {
-        url.host_str() == self.base.host_str()
-            && url.port_or_known_default() == self.base.port_or_known_default()
+    /// A 401 from a host that is not the registry (a redirect target).
+    fn foreign_refusal(&self, method: &Method, resp: &Response) -> Error {
+        Error::Http {
+            method: method.to_string(),
+            url: strip_query(resp.url()),
+            status: 401,
+            detail: format!(
+                "{} (where {} redirected the request) refused it; no credentials were sent there",
+                resp.url().host_str().unwrap_or("another host"),
+                self.name
+            ),
+            codes: Vec::new(),
+            retry_after: None,
+        }
     }
 
     /// Sends once with auth; on a 401 learns the challenge, refreshes
@@ -714,49 +524,86 @@ impl RegistryClient {
                     req = req.header(AUTHORIZATION, auth);
                 }
             }
+            self.counters.requests.fetch_add(1, Ordering::Relaxed);
             let resp = req.send().await.map_err(|e| Error::Connect {
                 method: method.to_string(),
                 url: strip_query(url),
                 source: e.without_url(),
             })?;
-            if resp.status() == StatusCode::UNAUTHORIZED {
-                if !refreshed {
-                    refreshed = true;
-                    self.learn_challenge(&resp, scope).await;
-                    self.invalidate_credentials().await;
-                    continue;
-                }
-                let detail = error_detail(resp).await;
-                let who = match self.credentials().await? {
-                    Some(c) => format!(
-                        "credentials of user {:?} from {} were refused",
-                        c.username, c.source
-                    ),
-                    None => "no credentials configured".to_string(),
-                };
-                return Err(Error::Unauthorized {
-                    host: self.name.clone(),
-                    repository: repo.map(str::to_string),
-                    detail: if detail.is_empty() {
-                        who
-                    } else {
-                        format!("{who}: {detail}")
-                    },
-                });
+            if resp.status() != StatusCode::UNAUTHORIZED {
+                return Ok(resp);
             }
-            return Ok(resp);
+            if !self.same_host(resp.url()) {
+                return Err(self.foreign_refusal(method, &resp));
+            }
+            if !refreshed {
+                refreshed = true;
+                self.learn_challenge(&resp, scope).await;
+                self.creds.invalidate().await;
+                continue;
+            }
+            let detail = error_body(resp).await.describe();
+            let who = match self.creds.get().await? {
+                Some(c) => format!(
+                    "credentials of user {:?} from {} were refused",
+                    c.username, c.source
+                ),
+                None => "no credentials configured".to_string(),
+            };
+            return Err(Error::Unauthorized {
+                host: self.name.clone(),
+                repository: repo.map(str::to_string),
+                detail: if detail.is_empty() {
+                    who
+                } else {
+                    format!("{who}: {detail}")
+                },
+            });
         }
     }
 
-    /// Sends a request with auth and retries; retryable statuses (408, 429,
-    /// 5xx) and connection failures are retried. Other statuses are returned
-    /// for the caller to interpret.
+    /// Classifies a throttling or failing answer into an error (reading its
+    /// body, bounded).
+    async fn failure(&self, method: &Method, url: &Url, resp: Response) -> Error {
+        let status = resp.status();
+        let figures = ratelimit::from_headers(resp.headers());
+        let retry_after = parse_retry_after(resp.headers());
+        let host = url.host_str().unwrap_or("").to_string();
+        let body = error_body(resp).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            self.counters.throttled.fetch_add(1, Ordering::Relaxed);
+            // Only the adapter of a pull-metered host can call a 429 the
+            // pull limit; everywhere else it is a throttle, retried.
+            if let (Some(policy), Some(budget)) = (&self.pull_limit, &self.pulls) {
+                if policy.is_pull_limit(figures.as_ref(), &body) {
+                    budget.exhausted(figures.clone());
+                    return Error::RateLimited {
+                        host: self.name.clone(),
+                        detail: figures
+                            .map(|f| f.describe())
+                            .unwrap_or_else(|| body.describe()),
+                    };
+                }
+            }
+        }
+        error_for(method, url, "request", status, retry_after, body, host)
+    }
+
+    /// Sends a request with pacing, auth and retries; retryable statuses
+    /// (408, 429, 5xx) and connection failures are retried. Other statuses
+    /// are returned for the caller to interpret.
     pub async fn send(&self, r: Req<'_>) -> Result<Response> {
+        let action = Action::classify(&r.method, r.url.path());
+        let lane = self.throttle.lane(action);
+        let is_manifest = r.url.path().contains("/manifests/");
         with_retries(
             &self.retry,
             &self.backoff,
-            |_, _| {},
+            |_, _| {
+                self.counters.retries.fetch_add(1, Ordering::Relaxed);
+            },
             |_| async {
+                let permit = lane.acquire().await;
                 let resp = self
                     .send_authed(&r.method, &r.url, r.scope, r.repo, || {
                         let mut b = self
@@ -769,43 +616,34 @@ impl RegistryClient {
                         b
                     })
                     .await?;
-                let status = resp.status().as_u16();
-                if r.url.path().contains("/manifests/") {
-                    self.observe_ratelimit(resp.headers());
+                drop(permit);
+                if is_manifest {
+                    self.observe_pulls(&resp);
                     if r.method == Method::GET && resp.status().is_success() {
-                        self.manifest_gets
-                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        self.counters.manifest_gets.fetch_add(1, Ordering::Relaxed);
                     }
                 }
-                if matches!(status, 408 | 429 | 500..=599) {
-                    let e = status_error(&r.method, &r.url, "request", resp).await;
-                    // A pull-limit 429 is not retried here (that would burn
-                    // attempts for hours): the pull gate waits for the window.
-                    if let Error::Http {
-                        status: 429,
-                        detail,
-                        ..
-                    } = &e
-                    {
-                        if detail.contains("TOOMANYREQUESTS") {
-                            self.mark_exhausted();
-                            return Err(Error::RateLimited {
-                                host: self.name.clone(),
-                                detail: detail.clone(),
-                            });
-                        }
-                    }
-                    return Err(e);
+                if !is_failure(resp.status()) {
+                    lane.success();
+                    return Ok(resp);
                 }
-                Ok(resp)
+                let e = self.failure(&r.method, &r.url, resp).await;
+                if e.is_throttle() {
+                    lane.throttled();
+                }
+                Err(e)
             },
         )
         .await
     }
+}
 
-    /// Sends once with a streaming body (not resendable). Auth is applied
-    /// (the token was fetched by the request that opened the upload); a 401
-    /// drops the cached token so the caller's whole-blob retry refreshes it.
+impl RegistryClient {
+    /// Sends once with a streaming body (not resendable), paced like any
+    /// request. Auth is applied (the token was fetched by the request that
+    /// opened the upload); a 401 drops the cached token so the caller's
+    /// whole-blob retry refreshes it; a throttle narrows the lane and is
+    /// returned for that retry.
     pub async fn send_stream(
         &self,
         method: Method,
@@ -815,6 +653,13 @@ impl RegistryClient {
         scope: &Scope,
         repo: Option<&str>,
     ) -> Result<Response> {
+        let action = match method {
+            Method::PATCH => Action::UploadLayerPart,
+            Method::PUT => Action::CompleteLayerUpload,
+            _ => Action::classify(&method, url.path()),
+        };
+        let lane = self.throttle.lane(action);
+        let permit = lane.acquire().await;
         let mut req = self
             .http
             .request(method.clone(), url.clone())
@@ -825,22 +670,36 @@ impl RegistryClient {
                 req = req.header(AUTHORIZATION, auth);
             }
         }
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
         let resp = req.send().await.map_err(|e| Error::Connect {
             method: method.to_string(),
             url: strip_query(url),
             source: e.without_url(),
         })?;
+        drop(permit);
         if resp.status() == StatusCode::UNAUTHORIZED {
+            if !self.same_host(resp.url()) {
+                return Err(self.foreign_refusal(&method, &resp));
+            }
             self.learn_challenge(&resp, scope).await;
-            self.invalidate_credentials().await;
+            self.creds.invalidate().await;
             return Err(Error::Http {
                 method: method.to_string(),
                 url: strip_query(url),
                 status: 401,
                 detail: "token expired during upload".into(),
+                codes: Vec::new(),
                 retry_after: None,
             });
         }
+        if is_failure(resp.status()) {
+            let e = self.failure(&method, url, resp).await;
+            if e.is_throttle() {
+                lane.throttled();
+            }
+            return Err(e);
+        }
+        lane.success();
         Ok(resp)
     }
 }
@@ -848,27 +707,17 @@ impl RegistryClient {
 /// A callback that announces waits to the user.
 pub type Notify = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// Settings shared by every registry client of a run.
+/// Run-wide settings a host's client needs.
 #[derive(Clone, Default)]
-pub struct ClientOptions {
+pub struct HostOptions {
     /// Retry policy.
     pub retry: RetryConfig,
-    /// Where credentials come from.
-    pub store: CredentialStore,
-    /// AWS access for ECR hosts without Docker-config credentials.
-    pub ecr: Option<Arc<Ecr>>,
-    /// What to do when Docker Hub's pull limit runs out.
+    /// What to do when a pull budget runs out.
     pub on_ratelimit: OnRateLimit,
     /// Concurrent blob streams per host unless configured.
     pub default_permits: usize,
     /// Where waits (rate limit) are announced.
     pub notify: Option<Notify>,
-}
-
-struct CachedCredential {
-    credential: Option<Credential>,
-    refresh_at: Option<Instant>,
-    refreshable: bool,
 }
 
 /// The two shared HTTP clients: TLS-verifying and (opt-in) insecure.
@@ -889,7 +738,7 @@ impl HttpClients {
                 .pool_max_idle_per_host(32)
                 .danger_accept_invalid_certs(insecure)
                 .build()
-                .map_err(|e| Error::Usage(format!("cannot initialise the HTTP client: {e}")))
+                .map_err(|e| Error::Internal(format!("cannot initialise the HTTP client: {e}")))
         };
         Ok(HttpClients {
             verified: build(false)?,

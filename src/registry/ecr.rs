@@ -19,6 +19,8 @@ use tokio::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::registry::auth::{Credential, Secret};
+use crate::registry::credentials::{BoxFuture, CredentialSource, Issued};
+use crate::types::Action;
 
 /// An ECR private registry host: `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -495,5 +497,66 @@ mod tests {
         }
         .validate()
         .is_err());
+    }
+}
+
+/// ECR's `/v2` credentials for one registry host, as a credential source:
+/// `GetAuthorizationToken`, refreshed before its 12 h expiry and after a 401.
+pub struct EcrSource {
+    /// The AWS access of the run.
+    pub ecr: std::sync::Arc<Ecr>,
+    /// The registry host.
+    pub host: EcrHost,
+}
+
+impl CredentialSource for EcrSource {
+    fn fetch(&self) -> BoxFuture<'_, Result<Option<Issued>>> {
+        Box::pin(async move {
+            let (credential, expires) = self.ecr.authorization(&self.host).await?;
+            Ok(Some(Issued {
+                credential,
+                expires,
+                refreshable: true,
+            }))
+        })
+    }
+}
+
+/// ECR's documented request rates per `/v2` action, from the prices file's
+/// `quota_<operation>_tps` keys (dated; the user may override the file).
+pub fn documented_rates(quotas: &BTreeMap<String, toml::Value>) -> HashMap<Action, f64> {
+    let key = |a: Action| {
+        let mut k = String::from("quota_");
+        for (i, c) in a.name().chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                k.push('_');
+            }
+            k.push(c.to_ascii_lowercase());
+        }
+        k.push_str("_tps");
+        k
+    };
+    Action::NAMES
+        .iter()
+        .filter_map(|n| Action::parse(n))
+        .filter_map(|a| {
+            let v = quotas.get(&key(a))?;
+            let rate = v.as_float().or_else(|| v.as_integer().map(|i| i as f64))?;
+            (rate.is_finite() && rate > 0.0).then_some((a, rate))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod rate_tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_quotas_of_the_prices_file() {
+        let p = crate::prices::Prices::load(None).unwrap();
+        let r = documented_rates(&p.ecr.other);
+        assert_eq!(r.get(&Action::PutImage), Some(&10.0));
+        assert_eq!(r.get(&Action::BatchCheckLayerAvailability), Some(&1000.0));
+        assert_eq!(r.len(), 7);
     }
 }

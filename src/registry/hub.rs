@@ -2,7 +2,9 @@
 //! namespace and tags of a repository, paginated, with Hub's own rate limit
 //! (`429` + `X-Retry-After`, a Unix time). The registry has no `_catalog` on
 //! Hub, so listing goes through here; tag results carry digests, platforms
-//! and sizes, which lets planning skip registry requests entirely.
+//! and sizes, which lets planning skip registry requests entirely. Also the
+//! registry's pull-limit policy ([`HubPullLimit`]): which 429s are the pull
+//! limit rather than a throttle.
 
 use std::time::{Duration, SystemTime};
 
@@ -13,7 +15,9 @@ use url::Url;
 use crate::config::RetryConfig;
 use crate::error::{Error, Result};
 use crate::registry::auth::{Credential, Secret};
-use crate::registry::client::{error_detail, Backoff};
+use crate::registry::client::{Backoff, PullLimitPolicy};
+use crate::registry::ratelimit::RateLimit;
+use crate::registry::response::{error_body, ErrorBody, ErrorCode};
 
 /// Default Hub API base.
 pub const DEFAULT_HUB_API: &str = "https://hub.docker.com";
@@ -90,9 +94,29 @@ pub struct HubApi {
     retry: RetryConfig,
 }
 
+/// Docker Hub's registry meters pulls: its 429 is the pull limit when the
+/// answer's figures show none left, or when its error says so (Hub's own
+/// message). Any other 429 from Hub (the abuse limit) is a throttle.
+pub struct HubPullLimit;
+
+/// How Hub's pull-limit error message begins.
+const PULL_LIMIT_MESSAGE: &str = "You have reached your pull rate limit";
+
+impl PullLimitPolicy for HubPullLimit {
+    fn is_pull_limit(&self, figures: Option<&RateLimit>, body: &ErrorBody) -> bool {
+        if figures.is_some_and(|f| f.remaining == 0) {
+            return true;
+        }
+        body.errors.iter().any(|e| {
+            e.code == ErrorCode::TooManyRequests && e.message.starts_with(PULL_LIMIT_MESSAGE)
+        })
+    }
+}
+
+/// The Hub API's `X-Retry-After` (a Unix time) as a wait from now.
 fn retry_at(h: &reqwest::header::HeaderMap) -> Option<Duration> {
     let t: u64 = h.get("x-retry-after")?.to_str().ok()?.trim().parse().ok()?;
-    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(t);
+    let at = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(t))?;
     Some(
         at.duration_since(SystemTime::now())
             .unwrap_or(Duration::ZERO),
@@ -141,7 +165,7 @@ impl HubApi {
             })?;
         if !resp.status().is_success() {
             let status = resp.status().as_u16();
-            let detail = error_detail(resp).await;
+            let detail = error_body(resp).await.describe();
             return Err(Error::Unauthorized {
                 host: self.base.host_str().unwrap_or("hub").to_string(),
                 repository: None,
@@ -211,6 +235,7 @@ impl HubApi {
                         url: url.to_string(),
                         status: 429,
                         detail: "Hub API rate limit".into(),
+                        codes: Vec::new(),
                         retry_after: Some(wait),
                     }
                 }
@@ -220,7 +245,8 @@ impl HubApi {
                         method: "GET".into(),
                         url: url.to_string(),
                         status,
-                        detail: error_detail(r).await,
+                        detail: error_body(r).await.describe(),
+                        codes: Vec::new(),
                         retry_after: None,
                     }
                 }

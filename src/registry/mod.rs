@@ -5,12 +5,19 @@
 
 pub mod auth;
 pub mod client;
+pub mod credentials;
 pub mod ecr;
 pub mod hub;
 pub mod layout;
 pub mod pool;
+mod probe;
+pub mod pulls;
 pub mod ratelimit;
 pub mod remote;
+pub mod response;
+pub mod retry;
+pub mod throttle;
+pub mod token;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -90,9 +97,29 @@ impl Repo {
 
     /// GET a manifest by tag or digest (verified against the digest if one was asked).
     pub async fn get_manifest(&self, reference: &str) -> Result<Manifest> {
+        self.get_manifest_with(reference, None).await
+    }
+
+    /// GET a manifest spending a pull reserved in `grant` (Docker Hub counts
+    /// manifest GETs as pulls); without one, a pull is reserved on the spot.
+    pub async fn get_manifest_with(
+        &self,
+        reference: &str,
+        grant: Option<&pulls::Grant>,
+    ) -> Result<Manifest> {
         match self {
-            Repo::Remote(r) => r.get_manifest(reference).await,
+            Repo::Remote(r) => r.get_manifest_with(reference, grant).await,
             Repo::Layout(l) => l.get_manifest(reference).await,
+        }
+    }
+
+    /// Reserves the `n` pulls one image needs before any is spent, so
+    /// parallel images never overrun a pull budget (`reference` is HEADed
+    /// for free while waiting). Free where no pulls are metered.
+    pub async fn reserve_pulls(&self, n: u64, reference: &str) -> Result<pulls::Grant> {
+        match self {
+            Repo::Remote(r) => r.reserve_pulls(n, reference).await,
+            Repo::Layout(_) => Ok(pulls::Grant::unlimited()),
         }
     }
 
@@ -141,8 +168,8 @@ impl Repo {
             (_, UploadTarget::Mounted) => Ok(()),
             (Repo::Remote(r), UploadTarget::Session(url)) => r.upload(url, d, size, body).await,
             (Repo::Layout(l), _) => l.write_blob(d, body).await,
-            (Repo::Remote(r), UploadTarget::Local) => Err(crate::Error::Usage(format!(
-                "internal: local upload target for remote {}",
+            (Repo::Remote(r), UploadTarget::Local) => Err(crate::Error::Internal(format!(
+                "local upload target for remote {}",
                 r.repo
             ))),
         }
@@ -179,10 +206,18 @@ impl Repo {
         }
     }
 
-    /// The retry policy and backoff gate for blob transfers touching this repo.
+    /// The registry client, for remotes.
     pub fn client(&self) -> Option<&Arc<client::RegistryClient>> {
         match self {
             Repo::Remote(r) => Some(&r.client),
+            Repo::Layout(_) => None,
+        }
+    }
+
+    /// The backoff gate shared by every request to this repository's host.
+    pub fn backoff(&self) -> Option<&retry::Backoff> {
+        match self {
+            Repo::Remote(r) => Some(r.client.backoff()),
             Repo::Layout(_) => None,
         }
     }

@@ -1,16 +1,43 @@
 //! The set of registry clients of one run: one [`RegistryClient`] per logical
 //! registry name, so auth tokens, backoff state and permits are shared by
-//! every repository on that host.
+//! every repository on that host. This is where adapters meet the transport:
+//! the pool gives each host its credential sources (Docker config, ECR), its
+//! pull-limit policy (Docker Hub) and its request rates (ECR's documented
+//! quotas, then the config's `rates`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::config::Config;
+use crate::config::{Config, RetryConfig};
 use crate::error::{Error, Result};
 use crate::registry::auth::CredentialStore;
-use crate::registry::client::{ClientOptions, HttpClients, RegistryClient};
+use crate::registry::client::{ClientParts, HostOptions, HttpClients, Notify, RegistryClient};
+use crate::registry::credentials::{Chain, CredentialSource, StoreSource};
+use crate::registry::ecr::{Ecr, EcrSource};
+use crate::registry::hub::HubPullLimit;
+use crate::registry::ratelimit::OnRateLimit;
 use crate::registry::{Layout, Remote, Repo};
-use crate::types::ImageRef;
+use crate::types::reference::{DOCKER_HUB, DOCKER_HUB_API};
+use crate::types::{Action, ImageRef};
+
+/// Settings shared by every registry client of a run.
+#[derive(Clone, Default)]
+pub struct ClientOptions {
+    /// Retry policy.
+    pub retry: RetryConfig,
+    /// Where credentials come from.
+    pub store: CredentialStore,
+    /// AWS access for ECR hosts without Docker-config credentials.
+    pub ecr: Option<Arc<Ecr>>,
+    /// Documented request rates per API action for ECR hosts (the prices file).
+    pub ecr_rates: HashMap<Action, f64>,
+    /// What to do when Docker Hub's pull limit runs out.
+    pub on_ratelimit: OnRateLimit,
+    /// Concurrent blob streams per host unless configured.
+    pub default_permits: usize,
+    /// Where waits (rate limit) are announced.
+    pub notify: Option<Notify>,
+}
 
 /// Registry clients keyed by logical name.
 pub struct Pool {
@@ -58,18 +85,65 @@ impl Pool {
         let mut clients = self
             .clients
             .lock()
-            .map_err(|_| Error::Usage("internal: registry pool lock poisoned".into()))?;
+            .map_err(|_| Error::Internal("registry pool lock poisoned".into()))?;
         if let Some(c) = clients.get(registry) {
             return Ok(c.clone());
         }
-        let c = Arc::new(RegistryClient::new(
-            registry,
-            self.config.registry(registry),
-            self.opts.clone(),
-            &self.http,
-        )?);
+        let c = Arc::new(self.build(registry)?);
         clients.insert(registry.to_string(), c.clone());
         Ok(c)
+    }
+
+    /// Every client made so far (for per-host statistics).
+    pub fn clients(&self) -> Vec<Arc<RegistryClient>> {
+        let clients = match self.clients.lock() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        };
+        let mut v: Vec<_> = clients.values().cloned().collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    fn build(&self, registry: &str) -> Result<RegistryClient> {
+        let settings = self.config.registry(registry);
+        let mut sources: Vec<Arc<dyn CredentialSource>> = vec![Arc::new(StoreSource {
+            store: self.opts.store.clone(),
+            registry: registry.to_string(),
+        })];
+        let mut rates = HashMap::new();
+        if let Some(host) = crate::registry::ecr::parse_host(registry) {
+            if let Some(ecr) = &self.opts.ecr {
+                sources.push(Arc::new(EcrSource {
+                    ecr: ecr.clone(),
+                    host,
+                }));
+            }
+            rates = self.opts.ecr_rates.clone();
+        }
+        for (name, rate) in &settings.rates {
+            if let Some(a) = Action::parse(name) {
+                rates.insert(a, *rate);
+            }
+        }
+        let is_hub = registry == DOCKER_HUB;
+        let parts = ClientParts {
+            credentials: Arc::new(Chain(sources)),
+            pull_limit: if is_hub {
+                Some(Arc::new(HubPullLimit))
+            } else {
+                None
+            },
+            rates,
+        };
+        let opts = HostOptions {
+            retry: self.opts.retry.clone(),
+            on_ratelimit: self.opts.on_ratelimit,
+            default_permits: self.opts.default_permits,
+            notify: self.opts.notify.clone(),
+        };
+        let default_host = if is_hub { DOCKER_HUB_API } else { registry };
+        RegistryClient::new(registry, default_host, settings, opts, parts, &self.http)
     }
 
     /// The repository an image reference lives in.

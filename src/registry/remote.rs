@@ -15,12 +15,14 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::registry::client::{status_error, RegistryClient, Req, Scope};
+use crate::registry::pulls::Grant;
+use crate::registry::response::read_limited;
 use crate::registry::{ByteStream, Manifest, ManifestHead, UploadTarget};
 use crate::types::media::{detect_media_type, MANIFEST_ACCEPT};
 use crate::types::Digest;
 
 /// Largest manifest accepted (ECR's PutImage limit is 4 MiB).
-const MAX_MANIFEST: usize = 8 * 1024 * 1024;
+pub const MAX_MANIFEST: usize = 4 * 1024 * 1024;
 
 /// A repository on a registry.
 #[derive(Clone, Debug)]
@@ -122,37 +124,50 @@ impl Remote {
 
     /// GET a manifest; its digest is computed from the bytes received.
     pub async fn get_manifest(&self, reference: &str) -> Result<Manifest> {
+        self.get_manifest_with(reference, None).await
+    }
+
+    /// Reserves `n` pulls for the manifest GETs of one image (free when the
+    /// registry meters no pulls); `reference` is HEADed while waiting.
+    pub async fn reserve_pulls(&self, n: u64, reference: &str) -> Result<Grant> {
+        let url = self
+            .client
+            .url(&format!("{}/manifests/{reference}", self.repo))?;
+        self.client
+            .reserve_pulls(n, &url, &Scope::pull(&self.repo), &self.repo)
+            .await
+    }
+
+    /// GET a manifest spending a pull of `grant` (a pull is a manifest GET
+    /// on Docker Hub); its digest is computed from the bytes received.
+    pub async fn get_manifest_with(
+        &self,
+        reference: &str,
+        grant: Option<&Grant>,
+    ) -> Result<Manifest> {
         let url = self
             .client
             .url(&format!("{}/manifests/{reference}", self.repo))?;
         let what = self.what("manifest", reference);
         let scope = Scope::pull(&self.repo);
-        // A GET is a pull on Docker Hub: respect the pull limit first.
-        let resp = loop {
-            self.client.pull_gate(&url, &scope, &self.repo).await?;
-            match self
-                .request(Method::GET, url.clone(), accept(), None, &scope)
-                .await
-            {
-                Err(Error::RateLimited { .. }) if self.client.waits_on_ratelimit() => continue,
-                r => break r?,
-            }
-        };
+        let resp = self
+            .client
+            .get_manifest_response(&url, accept(), &scope, &self.repo, grant)
+            .await?;
         if !resp.status().is_success() {
             return Err(status_error(&Method::GET, &url, &what, resp).await);
         }
         let content_type = header_str(resp.headers(), "content-type").map(str::to_string);
-        let bytes = resp.bytes().await.map_err(|e| Error::Connect {
-            method: "GET".into(),
-            url: url.to_string(),
-            source: e.without_url(),
-        })?;
-        if bytes.len() > MAX_MANIFEST {
+        let (bytes, truncated) = read_limited(resp, MAX_MANIFEST).await?;
+        if truncated {
             return Err(Error::InvalidManifest {
                 what,
-                reason: format!("{} bytes is larger than any registry accepts", bytes.len()),
+                reason: format!(
+                    "larger than {MAX_MANIFEST} bytes (4 MiB, what registries accept); not read further"
+                ),
             });
         }
+        let bytes = Bytes::from(bytes);
         let digest = Digest::sha256_of(&bytes);
         if let Ok(want) = reference.parse::<Digest>() {
             if !want.matches(&bytes) {
@@ -289,6 +304,7 @@ impl Remote {
                     url: url.to_string(),
                     status: 202,
                     detail: "upload opened without a Location header".into(),
+                    codes: Vec::new(),
                     retry_after: None,
                 })?;
                 let loc = url.join(loc).map_err(|e| Error::Http {
@@ -296,6 +312,7 @@ impl Remote {
                     url: url.to_string(),
                     status: 202,
                     detail: format!("bad upload Location: {e}"),
+                    codes: Vec::new(),
                     retry_after: None,
                 })?;
                 Ok(UploadTarget::Session(loc))

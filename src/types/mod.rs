@@ -2,11 +2,13 @@
 //! types and platforms. This module imports nothing else from the crate but
 //! [`crate::error`].
 
+pub mod action;
 pub mod digest;
 pub mod media;
 pub mod platform;
 pub mod reference;
 
+pub use action::Action;
 pub use digest::{Digest, DigestVerifier};
 pub use platform::Platform;
 pub use reference::{ImageRef, LayoutRef, RegistryRef};

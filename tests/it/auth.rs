@@ -55,9 +55,9 @@ fn docker_config_auth_pushes_to_token_registry() {
     let digest = seed(&env, &src, "lib/x", 52);
     let from = format!("{}/lib/x:1.0", src.addr());
 
-    // Anonymous push is refused with a clear message and exit 1.
+    // Anonymous push is refused with a clear message and exit 3 (credentials).
     let denied = env.crossdock(&["copy", &from, "docker.io/acme/pushed:1.0"]);
-    assert_eq!(denied.code, 1, "{}", denied.stderr);
+    assert_eq!(denied.code, 3, "{}", denied.stderr);
     assert!(
         denied.stderr.contains("authentication failed"),
         "{}",
@@ -193,7 +193,7 @@ fn bad_credentials_fail_clearly_without_leaking_them() {
         "-o",
         "json",
     ]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(
         r.stderr.contains("authentication failed for docker.io"),
         "{}",
@@ -202,7 +202,7 @@ fn bad_credentials_fail_clearly_without_leaking_them() {
     assert!(r.stderr.contains("refused"), "{}", r.stderr);
     assert!(!r.stderr.contains(secret) && !r.stdout.contains(secret));
     assert!(!r.stderr.contains(&b64(&format!("{HUB_USER}:{secret}"))));
-    assert_eq!(r.json()["exit_code"], 1);
+    assert_eq!(r.json()["exit_code"], 3);
 
     // Wrong Basic password at the destination.
     let mut env2 = Env::new();
@@ -214,7 +214,7 @@ fn bad_credentials_fail_clearly_without_leaking_them() {
         "docker.io/acme/secret:1.0",
         &format!("{ECR_HOST}/x:1.0"),
     ]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(
         r.stderr
             .contains(&format!("authentication failed for {ECR_HOST}")),
