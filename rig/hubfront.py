@@ -19,6 +19,8 @@ ways untouched, including the registry's own Bearer challenge).
     identity). HEAD never counts. With R = 0 a manifest GET is answered here with
     429 TOOMANYREQUESTS (with the headers, remaining 0) and not forwarded.
   * --limit 0: unlimited, no ratelimit headers at all (paid plan).
+  * --refill: remaining refills to the limit every --window seconds (fixed windows
+    from the start), so a short window shows a whole migration paced by it.
   * a manifest PUT by tag through P1 records the tag's push time for the Hub API.
   GET  /__stats   {"pulls","manifest_heads","rejected","unauthorized","remaining","limit","window"}
                   pulls = manifest GETs forwarded and counted (any status but 401),
@@ -427,6 +429,8 @@ class State:
         self.lock = threading.Lock()
         self.limit, self.window, self.source = args.limit, args.window, args.source
         self.remaining = args.limit
+        self.refill = getattr(args, "refill", False)
+        self.window_start = time.monotonic()
         self.pulls = self.heads = self.rejected = self.unauthorized = 0
         # Hub API
         self.api_limit, self.api_window = args.api_limit, args.api_window
@@ -473,6 +477,15 @@ class State:
         return t
 
     # ---- registry pull limit -------------------------------------------------------
+    def tick(self):
+        """With --refill: a new window gives the whole limit back (call under lock)."""
+        if self.refill and self.limit > 0:
+            now = time.monotonic()
+            if now - self.window_start >= self.window:
+                passed = int((now - self.window_start) // self.window)
+                self.window_start += passed * self.window
+                self.remaining = self.limit
+
     def rl_headers(self, remaining):
         if self.limit <= 0:
             return []
@@ -498,6 +511,7 @@ def make_registry_handler(st):
                 return self.forward()
             if self.command == "HEAD":
                 with st.lock:
+                    st.tick()
                     st.heads += 1
                     rem = st.remaining
                 return self.forward(extra_headers=st.rl_headers(rem))
@@ -514,6 +528,7 @@ def make_registry_handler(st):
         def manifest_get(self):
             limited = st.limit > 0
             with st.lock:
+                st.tick()
                 if limited and st.remaining <= 0:
                     st.rejected += 1
                     reject = True
@@ -1039,6 +1054,7 @@ def main():
     p.add_argument("--upstream", required=True, help="http://127.0.0.1:PORT of the Hub stand-in registry")
     p.add_argument("--limit", type=int, default=100, help="pulls per window; 0 = unlimited (no headers)")
     p.add_argument("--window", type=int, default=21600)
+    p.add_argument("--refill", action="store_true", help="refill the pulls every --window seconds")
     p.add_argument("--source", default="127.0.0.1")
     p.add_argument("--upstream-user", help="NAME:PASSWORD for the upstream token flow and /v2/auth/token")
     p.add_argument("--api-limit", type=int, default=0, help="Hub API requests before 429; 0 = unlimited")

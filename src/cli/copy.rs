@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crossdock::copy::{Copier, CopyJob, CopyOptions, CopyReport};
+use crossdock::copy::{Copier, CopyJob, CopyOptions, CopyReport, CopyStatus};
 use crossdock::registry::Repo;
 use crossdock::types::{ImageRef, Platform};
 
@@ -241,9 +241,9 @@ async fn all_tags(
 
 fn summary(r: &CopyReport) -> String {
     let verb = match r.status {
-        "unchanged" => "Already up to date",
-        "dry-run" => "Would copy",
-        _ => "Copied",
+        CopyStatus::Unchanged => "Already up to date",
+        CopyStatus::DryRun => "Would copy",
+        CopyStatus::Copied => "Copied",
     };
     let mut s = format!(
         "{verb}: {} → {}\n  digest   {}\n",
@@ -258,7 +258,7 @@ fn summary(r: &CopyReport) -> String {
     if !r.platforms.is_empty() {
         s += &format!("  platforms {}\n", r.platforms.join(", "));
     }
-    if r.status != "unchanged" {
+    if r.status != CopyStatus::Unchanged {
         let rate = if r.duration_s > 0.0 {
             format!(
                 ", {}/s",

@@ -10,7 +10,7 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use serde::Serialize;
 
 use crossdock::measure::cost::{ecr_monthly, hub_plans, EcrCost, Egress, HubPlan};
-use crossdock::measure::{self, OpStats, PushResult, SampleBlob, Throughput};
+use crossdock::measure::{self, OpStats, Operation, PushResult, SampleBlob, Throughput};
 use crossdock::mirror::{Lister, Namespace};
 use crossdock::prices::Prices;
 use crossdock::registry::ecr;
@@ -291,7 +291,7 @@ fn bench_render(out: &BenchOut) -> (Vec<String>, Vec<Chart>) {
             bars: t
                 .latency
                 .iter()
-                .filter_map(|o| o.summary.as_ref().map(|s| (o.operation, s)))
+                .filter_map(|o| o.summary.as_ref().map(|s| (o.operation.name(), s)))
                 .flat_map(|(op, s)| {
                     [("p50", s.p50_ms), ("p95", s.p95_ms), ("max", s.max_ms)]
                         .into_iter()
@@ -670,7 +670,7 @@ pub async fn compare(ctx: &Context, a: &CompareArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn p50(side: Option<&Side>, op: &str) -> Option<f64> {
+fn p50(side: Option<&Side>, op: Operation) -> Option<f64> {
     side?
         .latency
         .iter()
@@ -712,7 +712,10 @@ fn verdict(
             c.total, prices.currency
         ));
     }
-    if let (Some(h), Some(e)) = (p50(hub, "manifest HEAD"), p50(ecr, "manifest HEAD")) {
+    if let (Some(h), Some(e)) = (
+        p50(hub, Operation::ManifestHead),
+        p50(ecr, Operation::ManifestHead),
+    ) {
         let (fast, r) = if e < h {
             ("ECR", h / e.max(1e-6))
         } else {
@@ -852,8 +855,8 @@ fn render_compare(o: &CompareOut, prices: &Prices) -> String {
         "Amazon ECR",
         "source",
     ]);
-    let ops = ["token", "ping /v2/", "manifest HEAD", "blob first byte"];
-    let cell = |side: &Option<Side>, op: &str| -> String {
+    let ops = Operation::ALL;
+    let cell = |side: &Option<Side>, op: Operation| -> String {
         let Some(side) = side else { return "-".into() };
         match side.latency.iter().find(|o| o.operation == op) {
             Some(o) => match &o.summary {

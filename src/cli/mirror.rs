@@ -9,13 +9,14 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use serde::Serialize;
 
 use crossdock::copy::{Copier, CopyOptions};
-use crossdock::mirror::diff::{diff, DiffRow};
-use crossdock::mirror::run::{ImageResult, RunOptions, Runner};
+use crossdock::mirror::diff::{diff, DiffRow, DiffStatus};
+use crossdock::mirror::run::{ImageResult, ImageStatus, RunOptions, Runner};
 use crossdock::mirror::sync::SyncFile;
 use crossdock::mirror::{
     in_shard, parse_shard, plan_namespace, Item, Namespace, RepoFilter, TagFilter,
 };
 use crossdock::prices::Prices;
+use crossdock::registry::client::ClientStats;
 use crossdock::registry::ecr::RepoSettings;
 use crossdock::types::reference::DOCKER_HUB;
 use crossdock::types::Platform;
@@ -211,6 +212,8 @@ struct RunSummary {
     unchanged: usize,
     would_copy: usize,
     failed: usize,
+    /// Not attempted: the run stopped at Docker Hub's pull limit (`--on-ratelimit fail`).
+    skipped: usize,
     blobs_copied: usize,
     bytes_copied: u64,
     hub_pulls: u64,
@@ -218,7 +221,28 @@ struct RunSummary {
     prices_as_of: String,
     repositories_created: Vec<String>,
     duration_s: f64,
+    /// Requests, 429s and retries per registry host.
+    hosts: Vec<HostStats>,
     results: Vec<ImageResult>,
+}
+
+/// Request counts of one registry host in a run.
+#[derive(Serialize)]
+struct HostStats {
+    registry: String,
+    #[serde(flatten)]
+    stats: ClientStats,
+}
+
+fn host_stats(ctx: &Context) -> Vec<HostStats> {
+    ctx.pool
+        .clients()
+        .into_iter()
+        .map(|c| HostStats {
+            registry: c.name.clone(),
+            stats: c.stats(),
+        })
+        .collect()
 }
 
 fn platforms(list: &[String]) -> anyhow::Result<Vec<Platform>> {
@@ -272,7 +296,7 @@ async fn execute(ctx: &Context, plan: Plan<'_>) -> anyhow::Result<()> {
     let hub_before = hub_pulls(ctx);
     let results = runner.run(&items).await;
     progress.finish();
-    let count = |s: &str| results.iter().filter(|r| r.status == s).count();
+    let count = |s: ImageStatus| results.iter().filter(|r| r.status == s).count();
     let mut repos: Vec<&str> = items.iter().map(|i| i.dst_repo.as_str()).collect();
     repos.sort();
     repos.dedup();
@@ -284,10 +308,11 @@ async fn execute(ctx: &Context, plan: Plan<'_>) -> anyhow::Result<()> {
         shard: plan.shard.map(str::to_string),
         repositories: repos.len(),
         images: results.len(),
-        copied: count("copied"),
-        unchanged: count("unchanged"),
-        would_copy: count("would-copy"),
-        failed: count("failed"),
+        copied: count(ImageStatus::Copied),
+        unchanged: count(ImageStatus::Unchanged),
+        would_copy: count(ImageStatus::WouldCopy),
+        failed: count(ImageStatus::Failed),
+        skipped: count(ImageStatus::Skipped),
         blobs_copied: results.iter().map(|r| r.blobs_copied).sum(),
         bytes_copied,
         hub_pulls: if plan.dry_run {
@@ -299,23 +324,37 @@ async fn execute(ctx: &Context, plan: Plan<'_>) -> anyhow::Result<()> {
         prices_as_of: prices.as_of.clone(),
         repositories_created: runner.created(),
         duration_s: start.elapsed().as_secs_f64(),
+        hosts: host_stats(ctx),
         results,
     };
     ctx.printer.result(&summary, || render(&summary, &prices));
-    if summary.failed > 0 {
+    if summary.failed > 0 || summary.skipped > 0 {
         let list: Vec<String> = summary
             .results
             .iter()
-            .filter(|r| r.status == "failed")
+            .filter(|r| r.status == ImageStatus::Failed)
             .map(|r| format!("{}: {}", r.source, r.error.as_deref().unwrap_or("")))
             .collect();
-        return Err(Reported(format!(
+        let mut msg = format!(
             "{} of {} images failed:\n  {}",
             summary.failed,
             summary.images,
             list.join("\n  ")
-        ))
-        .into());
+        );
+        if summary.skipped > 0 {
+            let skipped: Vec<&str> = summary
+                .results
+                .iter()
+                .filter(|r| r.status == ImageStatus::Skipped)
+                .map(|r| r.source.as_str())
+                .collect();
+            msg += &format!(
+                "\n{} images not copied (the run stopped at Docker Hub's pull rate limit; rerun later or with --on-ratelimit wait):\n  {}",
+                skipped.len(),
+                skipped.join("\n  ")
+            );
+        }
+        return Err(Reported(msg).into());
     }
     Ok(())
 }
@@ -465,18 +504,18 @@ pub async fn diff_cmd(ctx: &Context, a: &DiffArgs) -> anyhow::Result<()> {
     let repos = a.repos.filter()?;
     let tags = a.tags.filter()?;
     let rows = diff(&ctx.pool, &src, &dst, &repos, &tags, 8).await?;
-    let count = |s: &str| rows.iter().filter(|r| r.status == s).count();
+    let count = |s: DiffStatus| rows.iter().filter(|r| r.status == s).count();
     let out = DiffOut {
         source: src.display(),
         destination: dst.display(),
-        same: count("same"),
-        missing: count("missing"),
-        different: count("different"),
-        extra: count("extra"),
-        in_sync: rows.iter().all(|r| r.status == "same"),
+        same: count(DiffStatus::Same),
+        missing: count(DiffStatus::Missing),
+        different: count(DiffStatus::Different),
+        extra: count(DiffStatus::Extra),
+        in_sync: rows.iter().all(|r| r.status == DiffStatus::Same),
         tags: rows
             .into_iter()
-            .filter(|r| !a.only_differences || r.status != "same")
+            .filter(|r| !a.only_differences || r.status != DiffStatus::Same)
             .collect(),
     };
     ctx.printer.result(&out, || {

@@ -35,6 +35,28 @@ pub enum BlobOutcome {
     Mounted,
 }
 
+/// What an image copy did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CopyStatus {
+    /// Written to the destination.
+    Copied,
+    /// The destination already had it.
+    Unchanged,
+    /// Planned only (`--dry-run`).
+    DryRun,
+}
+
+impl std::fmt::Display for CopyStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CopyStatus::Copied => "copied",
+            CopyStatus::Unchanged => "unchanged",
+            CopyStatus::DryRun => "dry-run",
+        })
+    }
+}
+
 /// Receives progress events. Every method has a no-op default.
 pub trait Reporter: Send + Sync {
     /// The plan is known: blobs and bytes that will be transferred.
@@ -92,7 +114,7 @@ pub struct CopyReport {
     /// Media type of the top manifest.
     pub media_type: String,
     /// `copied`, `unchanged` (destination already had it) or `dry-run`.
-    pub status: &'static str,
+    pub status: CopyStatus,
     /// Platforms copied (empty for a single-platform image or when unchanged).
     pub platforms: Vec<String>,
     /// Whether `--platform` rewrote the index (its digest then differs).
@@ -223,7 +245,7 @@ impl Copier {
                         &job,
                         start,
                         root,
-                        "unchanged",
+                        CopyStatus::Unchanged,
                         None,
                         &Tally::default(),
                     ));
@@ -305,7 +327,7 @@ impl Copier {
                     source_digest,
                     media_type: root.media_type.clone(),
                 },
-                "dry-run",
+                CopyStatus::DryRun,
                 Some(&plan),
                 &tally,
             ));
@@ -361,7 +383,7 @@ impl Copier {
                 source_digest,
                 media_type: root.media_type.clone(),
             },
-            "copied",
+            CopyStatus::Copied,
             Some(&plan),
             &tally,
         ))
@@ -572,7 +594,7 @@ fn report(
     job: &CopyJob<'_>,
     start: Instant,
     root: Root,
-    status: &'static str,
+    status: CopyStatus,
     plan: Option<&Plan>,
     t: &Tally,
 ) -> CopyReport {

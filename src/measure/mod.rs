@@ -22,11 +22,54 @@ use crate::types::{Digest, DigestVerifier};
 
 pub use stats::{summarize, Summary};
 
+/// A measured registry operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Operation {
+    /// A bearer-token fetch.
+    #[serde(rename = "token")]
+    Token,
+    /// `GET /v2/`.
+    #[serde(rename = "ping /v2/")]
+    Ping,
+    /// A manifest HEAD.
+    #[serde(rename = "manifest HEAD")]
+    ManifestHead,
+    /// Time to the first byte of a blob GET.
+    #[serde(rename = "blob first byte")]
+    BlobFirstByte,
+}
+
+impl Operation {
+    /// Every operation, in table order.
+    pub const ALL: [Operation; 4] = [
+        Operation::Token,
+        Operation::Ping,
+        Operation::ManifestHead,
+        Operation::BlobFirstByte,
+    ];
+
+    /// The operation's name, as tables and JSON show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::Token => "token",
+            Operation::Ping => "ping /v2/",
+            Operation::ManifestHead => "manifest HEAD",
+            Operation::BlobFirstByte => "blob first byte",
+        }
+    }
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Latency of one operation.
 #[derive(Clone, Debug, Serialize)]
 pub struct OpStats {
-    /// Operation name.
-    pub operation: &'static str,
+    /// The operation.
+    pub operation: Operation,
     /// Where the number comes from.
     pub source: &'static str,
     /// The statistics, when the operation applies.
@@ -47,7 +90,7 @@ where
     Ok(out)
 }
 
-fn timed(op: &'static str, samples: Vec<Duration>) -> OpStats {
+fn timed(op: Operation, samples: Vec<Duration>) -> OpStats {
     OpStats {
         operation: op,
         source: "measured",
@@ -78,15 +121,18 @@ pub async fn latency(
     }
     if tokens.is_empty() {
         out.push(OpStats {
-            operation: "token",
+            operation: Operation::Token,
             source: "measured",
             summary: None,
             note: Some("no bearer token (Basic or no auth)".into()),
         });
     } else {
-        out.push(timed("token", tokens));
+        out.push(timed(Operation::Token, tokens));
     }
-    out.push(timed("ping /v2/", sample(n, || client.probe_ping()).await?));
+    out.push(timed(
+        Operation::Ping,
+        sample(n, || client.probe_ping()).await?,
+    ));
     let head = sample(n, || async {
         let start = Instant::now();
         remote
@@ -99,7 +145,7 @@ pub async fn latency(
         Ok(start.elapsed())
     })
     .await?;
-    out.push(timed("manifest HEAD", head));
+    out.push(timed(Operation::ManifestHead, head));
     match blob {
         Some(d) => {
             let first = sample(n, || async {
@@ -109,10 +155,10 @@ pub async fn latency(
                 Ok(start.elapsed())
             })
             .await?;
-            out.push(timed("blob first byte", first));
+            out.push(timed(Operation::BlobFirstByte, first));
         }
         None => out.push(OpStats {
-            operation: "blob first byte",
+            operation: Operation::BlobFirstByte,
             source: "measured",
             summary: None,
             note: Some(

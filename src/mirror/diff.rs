@@ -11,6 +11,38 @@ use crate::error::Result;
 use crate::mirror::{relative, Lister, Namespace, RepoFilter, TagFilter, TagInfo};
 use crate::registry::{Pool, Remote, Repo};
 
+/// How a tag compares between the source and the mirror.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DiffStatus {
+    /// Same digest on both sides.
+    Same,
+    /// Not at the destination.
+    Missing,
+    /// Different digests.
+    Different,
+    /// Only at the destination.
+    Extra,
+}
+
+impl DiffStatus {
+    /// The status as JSON spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiffStatus::Same => "same",
+            DiffStatus::Missing => "missing",
+            DiffStatus::Different => "different",
+            DiffStatus::Extra => "extra",
+        }
+    }
+}
+
+impl std::fmt::Display for DiffStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One tag's parity.
 #[derive(Clone, Debug, Serialize)]
 pub struct DiffRow {
@@ -23,7 +55,7 @@ pub struct DiffRow {
     /// Destination digest, if the tag exists there.
     pub destination_digest: Option<String>,
     /// `same`, `missing` (not at the destination), `different`, `extra` (only at the destination).
-    pub status: &'static str,
+    pub status: DiffStatus,
     /// Platforms (from the Hub API, when the source is Docker Hub).
     pub platforms: Vec<String>,
     /// Compressed size (from the Hub API), when known.
@@ -86,11 +118,11 @@ pub async fn diff(
                 };
                 let d = head_digest(pool, &dst.registry, dst_ref, &t.name).await?;
                 let status = match (&s, &d) {
-                    (Some(a), Some(b)) if a == b => "same",
-                    (Some(_), Some(_)) => "different",
-                    (Some(_), None) => "missing",
-                    (None, Some(_)) => "extra",
-                    (None, None) => "missing",
+                    (Some(a), Some(b)) if a == b => DiffStatus::Same,
+                    (Some(_), Some(_)) => DiffStatus::Different,
+                    (Some(_), None) => DiffStatus::Missing,
+                    (None, Some(_)) => DiffStatus::Extra,
+                    (None, None) => DiffStatus::Missing,
                 };
                 Ok::<_, crate::Error>(DiffRow {
                     repository: if rel_ref.is_empty() {

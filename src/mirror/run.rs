@@ -12,12 +12,40 @@ use futures_util::{stream, StreamExt};
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
-use crate::copy::{Copier, CopyJob};
+use crate::copy::{Copier, CopyJob, CopyStatus};
 use crate::error::Error;
 use crate::mirror::Item;
 use crate::registry::ecr::{self, Ensured};
 use crate::registry::{Pool, Remote, Repo};
 use crate::types::reference::DOCKER_HUB;
+
+/// What happened to one image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImageStatus {
+    /// Copied to the destination.
+    Copied,
+    /// The destination already had it.
+    Unchanged,
+    /// The copy failed (see `error`).
+    Failed,
+    /// Dry run: would be copied.
+    WouldCopy,
+    /// Not attempted: the run stopped (Docker Hub's pull limit with `--on-ratelimit fail`).
+    Skipped,
+}
+
+impl std::fmt::Display for ImageStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ImageStatus::Copied => "copied",
+            ImageStatus::Unchanged => "unchanged",
+            ImageStatus::Failed => "failed",
+            ImageStatus::WouldCopy => "would-copy",
+            ImageStatus::Skipped => "skipped",
+        })
+    }
+}
 
 /// The outcome of one image.
 #[derive(Clone, Debug, Serialize)]
@@ -26,8 +54,8 @@ pub struct ImageResult {
     pub source: String,
     /// Destination `registry/repo:tag`.
     pub destination: String,
-    /// `copied`, `unchanged`, `failed`, or in a dry run `would-copy` / `unchanged`.
-    pub status: &'static str,
+    /// `copied`, `unchanged`, `failed`, `skipped`, or in a dry run `would-copy` / `unchanged`.
+    pub status: ImageStatus,
     /// Destination top digest (or the source's, in a dry run).
     pub digest: Option<String>,
     /// Blobs streamed (or to stream).
@@ -61,6 +89,9 @@ pub struct Runner<'a> {
     ensured: Mutex<HashMap<String, Arc<OnceCell<Ensured>>>>,
     created: Mutex<Vec<String>>,
     hub_images_seen: Mutex<HashSet<String>>,
+    /// Set when a pull budget ran out under `--on-ratelimit fail`: images
+    /// not yet started are skipped (a clean stop, no pull wasted).
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 fn describe(e: &Error) -> String {
@@ -83,6 +114,7 @@ impl<'a> Runner<'a> {
             ensured: Mutex::new(HashMap::new()),
             created: Mutex::new(Vec::new()),
             hub_images_seen: Mutex::new(HashSet::new()),
+            stopped: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -139,7 +171,7 @@ impl<'a> Runner<'a> {
         let mut r = ImageResult {
             source: it.source(),
             destination: it.destination(),
-            status: "failed",
+            status: ImageStatus::Failed,
             digest: None,
             blobs_copied: 0,
             bytes_copied: 0,
@@ -147,9 +179,18 @@ impl<'a> Runner<'a> {
             error: None,
             duration_s: 0.0,
         };
+        if self.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+            r.status = ImageStatus::Skipped;
+            r.error = Some("not attempted: the run stopped at Docker Hub's pull rate limit".into());
+            return r;
+        }
         let outcome = self.attempt(it, &mut r).await;
         if let Err(e) = outcome {
-            r.status = "failed";
+            if matches!(e, Error::RateLimited { .. }) {
+                self.stopped
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            r.status = ImageStatus::Failed;
             r.error = Some(describe(&e));
         }
         r.duration_s = start.elapsed().as_secs_f64();
@@ -192,9 +233,10 @@ impl<'a> Runner<'a> {
         }
         let report = report?;
         r.status = match report.status {
-            "dry-run" if report.manifests == 0 => "unchanged",
-            "dry-run" => "would-copy",
-            s => s,
+            CopyStatus::DryRun if report.manifests == 0 => ImageStatus::Unchanged,
+            CopyStatus::DryRun => ImageStatus::WouldCopy,
+            CopyStatus::Copied => ImageStatus::Copied,
+            CopyStatus::Unchanged => ImageStatus::Unchanged,
         };
         r.digest = Some(report.digest.to_string());
         r.blobs_copied = report.blobs_copied;
@@ -227,10 +269,10 @@ impl<'a> Runner<'a> {
             .and_then(|h| h.digest);
         r.digest = src_digest.as_ref().map(|d| d.to_string());
         if it.platforms.is_empty() && src_digest.is_some() && src_digest == dst_digest {
-            r.status = "unchanged";
+            r.status = ImageStatus::Unchanged;
             return Ok(());
         }
-        r.status = "would-copy";
+        r.status = ImageStatus::WouldCopy;
         let mut seen = match self.hub_images_seen.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),

@@ -305,3 +305,47 @@ impl HubApi {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figures(remaining: u64) -> RateLimit {
+        RateLimit {
+            limit: 100,
+            remaining,
+            window_s: Some(21600),
+            source: None,
+            observed_at: 0,
+        }
+    }
+
+    #[test]
+    fn only_hubs_own_signals_make_a_429_the_pull_limit() {
+        let p = HubPullLimit;
+        let generic = ErrorBody::parse(
+            br#"{"errors":[{"code":"TOOMANYREQUESTS","message":"Rate exceeded"}]}"#,
+        );
+        let hub = ErrorBody::parse(
+            br#"{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit"}]}"#,
+        );
+        assert!(
+            !p.is_pull_limit(None, &generic),
+            "the abuse limit is a throttle"
+        );
+        assert!(!p.is_pull_limit(Some(&figures(12)), &generic));
+        assert!(p.is_pull_limit(Some(&figures(0)), &generic));
+        assert!(p.is_pull_limit(None, &hub));
+        assert!(!p.is_pull_limit(None, &ErrorBody::parse(b"")));
+    }
+
+    #[test]
+    fn a_far_future_retry_after_does_not_panic() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(
+            "x-retry-after",
+            reqwest::header::HeaderValue::from_static("18446744073709551615"),
+        );
+        let _ = retry_at(&h);
+    }
+}

@@ -685,18 +685,31 @@ impl Hub {
 
     /// With a Hub API request limit too (0 = unlimited).
     pub fn start_with(dir: &Path, limit: u64, api_limit: u64) -> Hub {
+        Self::start_full(dir, limit, api_limit, None)
+    }
+
+    /// `limit` pulls per `window_s`-second window, refilled at each window.
+    pub fn start_windowed(dir: &Path, limit: u64, window_s: u64) -> Hub {
+        Self::start_full(dir, limit, 0, Some(window_s))
+    }
+
+    fn start_full(dir: &Path, limit: u64, api_limit: u64, refill: Option<u64>) -> Hub {
         let registry = Registry::start(dir, Auth::Token);
+        let window = refill.unwrap_or(21600).to_string();
         let (front, line) = spawn_listening({
             let mut c = Command::new(python());
             c.arg(repo_root().join("rig/hubfront.py"))
                 .args(["--upstream", &format!("http://127.0.0.1:{}", registry.port)])
-                .args(["--limit", &limit.to_string(), "--window", "21600"])
-                .args([
-                    "--upstream-user",
-                    &format!("{HUB_USER}:{HUB_PASS}"),
-                    "--quiet",
-                ])
-                .args(["--api-limit", &api_limit.to_string()]);
+                .args(["--limit", &limit.to_string(), "--window", &window]);
+            if refill.is_some() {
+                c.arg("--refill");
+            }
+            c.args([
+                "--upstream-user",
+                &format!("{HUB_USER}:{HUB_PASS}"),
+                "--quiet",
+            ])
+            .args(["--api-limit", &api_limit.to_string()]);
             c
         });
         // "LISTENING registry=http://127.0.0.1:P1 hubapi=http://127.0.0.1:P2"
@@ -764,6 +777,85 @@ impl Hub {
 
     pub fn reset(&self) {
         let (s, _) = http(self.front_port, "POST", "/__reset", &[], "");
+        assert_eq!(s, 200);
+    }
+}
+
+/// ECR's limits in front of the ECR stand-in (`rig/ecrlimits.py`): request
+/// rates per API action on the data plane, and expiring, rotating
+/// authorization tokens (GetAuthorizationToken answered by the front).
+pub struct EcrLimits {
+    pub front_port: u16,
+    pub api_port: u16,
+    _proc: Proc,
+}
+
+impl EcrLimits {
+    /// `rates`: `("PutImage", 10.0)`…; `rotate_s`: token lifetime (None: off).
+    pub fn start(ecr: &Ecr, rates: &[(&str, f64)], rotate_s: Option<f64>) -> EcrLimits {
+        let (proc, line) = spawn_listening({
+            let mut c = Command::new(python());
+            c.arg(repo_root().join("rig/ecrlimits.py"))
+                .args([
+                    "--upstream",
+                    &format!("http://127.0.0.1:{}", ecr.front_port),
+                ])
+                .args([
+                    "--api-upstream",
+                    &format!("http://127.0.0.1:{}", ecr.moto_port),
+                ])
+                .args(["--upstream-auth", &format!("{ECR_USER}:{ECR_PASS}")])
+                .arg("--quiet");
+            for (a, r) in rates {
+                c.args(["--rate", &format!("{a}={r}")]);
+            }
+            if let Some(s) = rotate_s {
+                c.args(["--rotate", &s.to_string()]);
+            }
+            c
+        });
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .map(port_of)
+                .unwrap_or_else(|| panic!("ecrlimits said {line:?}"))
+        };
+        EcrLimits {
+            front_port: field("registry="),
+            api_port: field("api="),
+            _proc: proc,
+        }
+    }
+
+    /// Points the ECR host (data plane and API) at this front.
+    pub fn configure(&self, ecr: &Ecr, env: &mut Env) {
+        env.endpoint(ECR_HOST, self.front_port);
+        for (k, v) in [
+            (
+                "AWS_ENDPOINT_URL_ECR",
+                format!("http://127.0.0.1:{}", self.api_port),
+            ),
+            (
+                "AWS_ENDPOINT_URL_STS",
+                format!("http://127.0.0.1:{}", ecr.moto_port),
+            ),
+            ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+            ("AWS_REGION", "us-east-1".to_string()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+        ] {
+            env.env.push((k.to_string(), v));
+        }
+    }
+
+    pub fn stats(&self) -> Value {
+        serde_json::from_str(&http(self.front_port, "GET", "/__stats", &[], "").1)
+            .expect("ecrlimits stats")
+    }
+
+    /// Every issued password stops working now.
+    pub fn revoke(&self) {
+        let (s, _) = http(self.front_port, "POST", "/__revoke", &[], "");
         assert_eq!(s, 200);
     }
 }

@@ -10,3 +10,4 @@ mod copy;
 mod faults;
 mod measure;
 mod migrate;
+mod throttle;

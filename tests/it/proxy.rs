@@ -25,6 +25,11 @@ pub enum Fault {
     Delay(Duration),
     /// 307 to `http://localhost:PORT/__cdn<path>`.
     RedirectToOtherHost,
+    /// 429 with the spec's generic throttle body (`TOOMANYREQUESTS`, as
+    /// ECR, GHCR, Harbor and Quay send) and this raw `Retry-After` value.
+    TooMany(Option<String>),
+    /// 401 with this `WWW-Authenticate` challenge (a token that expired).
+    Unauthorized(String),
 }
 
 #[derive(Clone, Debug)]
@@ -217,6 +222,36 @@ async fn handle(
                     http_body_util::Full::new(Bytes::from(format!(
                         r#"{{"errors":[{{"code":"INJECTED","message":"injected {code}"}}]}}"#
                     )))
+                    .map_err(|never| match never {})
+                    .boxed(),
+                )
+                .map_err(|_| Abort);
+        }
+        Some(Fault::TooMany(retry_after)) => {
+            let mut b = Response::builder().status(429);
+            if let Some(v) = retry_after {
+                b = b.header("retry-after", v);
+            }
+            return b
+                .header("content-type", "application/json")
+                .body(
+                    http_body_util::Full::new(Bytes::from_static(
+                        br#"{"errors":[{"code":"TOOMANYREQUESTS","message":"Rate exceeded"}]}"#,
+                    ))
+                    .map_err(|never| match never {})
+                    .boxed(),
+                )
+                .map_err(|_| Abort);
+        }
+        Some(Fault::Unauthorized(challenge)) => {
+            return Response::builder()
+                .status(401)
+                .header("www-authenticate", challenge)
+                .header("content-type", "application/json")
+                .body(
+                    http_body_util::Full::new(Bytes::from_static(
+                        br#"{"errors":[{"code":"UNAUTHORIZED","message":"token expired"}]}"#,
+                    ))
                     .map_err(|never| match never {})
                     .boxed(),
                 )
