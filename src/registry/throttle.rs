@@ -20,10 +20,18 @@ struct Bucket {
     nominal: f64,
     /// The rate in use (lowered on throttles, restored on successes).
     rate: f64,
-    /// Requests allowed at once after an idle spell.
-    burst: f64,
     /// Theoretical arrival time of the next request.
     tat: Option<Instant>,
+    /// When the rate was last lowered (a burst of 429s lowers it once).
+    last_decrease: Option<Instant>,
+    /// Start of the current one-second tally of successes.
+    tally_start: Option<Instant>,
+    /// Successes in the current tally.
+    tally: u32,
+    /// Successes per second in the last full tally: what the server accepted.
+    accepted: Option<f64>,
+    /// Bumped by every decrease: slots booked before it are booked again.
+    generation: u64,
 }
 
 impl Bucket {
@@ -34,15 +42,72 @@ impl Bucket {
         Bucket {
             nominal: rate,
             rate,
-            burst: rate.clamp(1.0, 20.0),
             tat: None,
+            last_decrease: None,
+            tally_start: None,
+            tally: 0,
+            accepted: None,
+            generation: 0,
         }
+    }
+
+    fn roll(&mut self, now: Instant) {
+        let start = *self.tally_start.get_or_insert(now);
+        let elapsed = now.saturating_duration_since(start);
+        if elapsed >= Duration::from_secs(1) {
+            self.accepted = Some(f64::from(self.tally) / elapsed.as_secs_f64());
+            self.tally_start = Some(now);
+            self.tally = 0;
+        }
+    }
+
+    /// Requests allowed at once after an idle spell: one second's worth of
+    /// the current rate, at most 20.
+    fn burst(&self) -> f64 {
+        self.rate.clamp(1.0, 20.0)
+    }
+
+    /// Decrease on a throttle: to just under what the server accepted in
+    /// the last second (a first burst counts as one second's worth), or by a
+    /// fifth when that says nothing lower; once per quarter second however
+    /// many 429s of one burst arrive.
+    fn decrease(&mut self, now: Instant) {
+        self.roll(now);
+        let recent = self
+            .last_decrease
+            .is_some_and(|t| now.saturating_duration_since(t) < Duration::from_millis(250));
+        if recent {
+            return;
+        }
+        let accepted = self.accepted.unwrap_or_else(|| {
+            let secs = self
+                .tally_start
+                .map(|t| now.saturating_duration_since(t).as_secs_f64())
+                .unwrap_or(0.0)
+                .max(1.0);
+            f64::from(self.tally) / secs
+        });
+        let target = (self.rate * 0.8).min(accepted * 0.95);
+        self.rate = target.max(self.nominal * 0.02);
+        self.last_decrease = Some(now);
+        self.generation = self.generation.wrapping_add(1);
+        // Slots booked at the old rate are booked again at the new one.
+        self.tat = self.tat.map(|t| t.min(now));
+    }
+
+    /// Increase on a success: a small step, proportional to the rate, so a
+    /// lowered rate creeps back and probes the server's limit slowly.
+    fn increase(&mut self, now: Instant) {
+        self.roll(now);
+        self.tally = self.tally.saturating_add(1);
+        let step = (self.rate * 0.003).max(0.01);
+        self.rate = (self.rate + step).min(self.nominal);
     }
 
     /// When the next request may go (and books that slot).
     fn slot(&mut self, now: Instant) -> Instant {
         let interval = Duration::from_secs_f64(1.0 / self.rate.max(0.001));
-        let tolerance = interval.mul_f64((self.burst - 1.0).max(0.0));
+        let tolerance = interval.mul_f64((self.burst() - 1.0).max(0.0));
         let tat = self.tat.unwrap_or(now).max(now);
         let allowed = tat.checked_sub(tolerance).unwrap_or(now).max(now);
         self.tat = Some(tat + interval);
@@ -126,10 +191,20 @@ impl Lane {
         }
         let permit = Permit { lane: self.clone() };
         if let Some(b) = &self.bucket {
-            let now = Instant::now();
-            let at = b.lock().map(|mut b| b.slot(now)).unwrap_or(now);
-            if at > now {
+            loop {
+                let now = Instant::now();
+                let Ok((at, generation)) = b.lock().map(|mut b| (b.slot(now), b.generation)) else {
+                    break;
+                };
+                if at <= now {
+                    break;
+                }
                 tokio::time::sleep_until(at.into()).await;
+                // A throttle while we slept lowered the rate: our slot was
+                // booked at the old one, so book again.
+                if b.lock().map(|b| b.generation == generation).unwrap_or(true) {
+                    break;
+                }
             }
         }
         permit
@@ -143,7 +218,7 @@ impl Lane {
         }
         if let Some(b) = &self.bucket {
             if let Ok(mut b) = b.lock() {
-                b.rate = (b.rate + b.nominal * 0.01).min(b.nominal);
+                b.increase(Instant::now());
             }
         }
     }
@@ -163,7 +238,7 @@ impl Lane {
         }
         if let Some(b) = &self.bucket {
             if let Ok(mut b) = b.lock() {
-                b.rate = (b.rate * 0.8).max(b.nominal * 0.1);
+                b.decrease(now);
             }
         }
     }
@@ -251,6 +326,26 @@ mod tests {
         let last = slots[29].duration_since(now).as_secs_f64();
         // 30 requests at 9.5/s with a burst of 9.5: about 2.1 s.
         assert!((1.8..2.4).contains(&last), "{last}");
+    }
+
+    #[test]
+    fn bucket_drops_to_what_the_server_accepts() {
+        let mut b = Bucket::new(100.0);
+        let t0 = Instant::now();
+        // The server accepted 10 in the last second, then throttled.
+        for i in 0..10 {
+            b.increase(t0 + Duration::from_millis(i * 100));
+        }
+        b.roll(t0 + Duration::from_millis(1000));
+        b.decrease(t0 + Duration::from_millis(1001));
+        assert!((8.0..=9.6).contains(&b.rate), "{}", b.rate);
+        let r = b.rate;
+        b.decrease(t0 + Duration::from_millis(1100));
+        assert_eq!(b.rate, r, "one burst of 429s lowers the rate once");
+        for _ in 0..100 {
+            b.increase(t0 + Duration::from_millis(1500));
+        }
+        assert!(b.rate > r && b.rate < r * 1.5, "slow recovery: {}", b.rate);
     }
 
     #[tokio::test]
