@@ -22,7 +22,7 @@ use crossdock::types::ImageRef;
 
 use super::chart::{self, Bar, Chart};
 use super::output::bytes;
-use super::{Context, UsageError};
+use super::{Context, OutputFormat, Printer, ProgressMode, UsageError};
 
 /// The image Docker documents for reading the limit.
 const RATELIMIT_PREVIEW: &str = "docker.io/ratelimitpreview/test:latest";
@@ -165,7 +165,7 @@ fn ms(o: &OpStats, f: impl Fn(&measure::Summary) -> f64) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn latency_table(t: &BenchTarget) -> String {
+fn latency_table(t: &BenchTarget, p: &Printer) -> String {
     let mut tab = Table::new();
     tab.load_preset(UTF8_FULL_CONDENSED);
     tab.set_header(["operation", "p50 ms", "p95 ms", "max ms", "n", "source"]);
@@ -182,10 +182,10 @@ fn latency_table(t: &BenchTarget) -> String {
             o.note.clone().unwrap_or_else(|| o.source.to_string()),
         ]);
     }
-    format!("{}\n{tab}", t.image)
+    format!("{}\n{}", t.image, p.table(&tab))
 }
 
-fn throughput_table(title: &str, rows: &[Throughput]) -> String {
+fn throughput_table(title: &str, rows: &[Throughput], p: &Printer) -> String {
     let mut tab = Table::new();
     tab.load_preset(UTF8_FULL_CONDENSED);
     tab.set_header(["concurrency", "MB/s", "bytes", "seconds"]);
@@ -197,7 +197,7 @@ fn throughput_table(title: &str, rows: &[Throughput]) -> String {
             format!("{:.3}", r.seconds),
         ]);
     }
-    format!("{title}\n{tab}")
+    format!("{title}\n{}", p.table(&tab))
 }
 
 pub async fn bench(ctx: &Context, a: &BenchArgs) -> anyhow::Result<()> {
@@ -245,9 +245,14 @@ pub async fn bench(ctx: &Context, a: &BenchArgs) -> anyhow::Result<()> {
         targets,
         push,
     };
-    let (tables, charts) = bench_render(&out);
+    let (tables, charts) = bench_render(&out, &ctx.printer);
+    let html_tables = if a.html.is_some() {
+        bench_render(&out, &Printer::new(OutputFormat::Text, true, ProgressMode::None)).0
+    } else {
+        Vec::new()
+    };
     if let Some(path) = &a.html {
-        std::fs::write(path, chart::html("crossdock bench", &tables, &charts))
+        std::fs::write(path, chart::html("crossdock bench", &html_tables, &charts))
             .map_err(|e| UsageError(format!("--html {}: {e}", path.display())))?;
         ctx.printer
             .note(&format!("report written to {}", path.display()));
@@ -256,18 +261,18 @@ pub async fn bench(ctx: &Context, a: &BenchArgs) -> anyhow::Result<()> {
         let mut s = tables.join("\n");
         s.push('\n');
         for c in &charts {
-            s += &chart::terminal(c, 40);
+            s += &ctx.printer.preformatted(&chart::terminal(c, 40));
         }
         s
     });
     Ok(())
 }
 
-fn bench_render(out: &BenchOut) -> (Vec<String>, Vec<Chart>) {
+fn bench_render(out: &BenchOut, pr: &Printer) -> (Vec<String>, Vec<Chart>) {
     let mut tables = Vec::new();
     let mut charts = Vec::new();
     for t in &out.targets {
-        tables.push(latency_table(t));
+        tables.push(latency_table(t, pr));
         let pulls = if t.pulls_spent > 0 {
             format!(
                 " ({} manifest GETs to find the sample blob — pulls on Docker Hub)",
@@ -284,6 +289,7 @@ fn bench_render(out: &BenchOut) -> (Vec<String>, Vec<Chart>) {
         tables.push(throughput_table(
             &format!("pull throughput of {}, blob {blob}{pulls}", t.image),
             &t.pull,
+            pr,
         ));
         charts.push(Chart {
             title: format!("{}: latency distribution (p50, p95, max)", t.image),
@@ -327,6 +333,7 @@ fn bench_render(out: &BenchOut) -> (Vec<String>, Vec<Chart>) {
                 bytes(p.blob_size)
             ),
             &rows,
+            pr,
         ));
         charts.push(Chart {
             title: format!("{}: push throughput", p.repository),
