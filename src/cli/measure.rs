@@ -10,6 +10,7 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use serde::Serialize;
 
 use crossdock::measure::cost::{ecr_monthly, hub_plans, EcrCost, Egress, HubPlan};
+use crossdock::measure::features::{FeatureRow, RiskOut, SampleImage};
 use crossdock::measure::{self, OpStats, Operation, PushResult, SampleBlob, Throughput};
 use crossdock::mirror::{Lister, Namespace};
 use crossdock::prices::Prices;
@@ -21,6 +22,7 @@ use crossdock::types::reference::DOCKER_HUB;
 use crossdock::types::ImageRef;
 
 use super::chart::{self, Bar, Chart};
+use super::features;
 use super::output::bytes;
 use super::{Context, OutputFormat, Printer, ProgressMode, UsageError};
 
@@ -419,6 +421,8 @@ struct CompareOut {
     hub_plans: Vec<HubPlan>,
     hub: Option<Side>,
     ecr: Option<Side>,
+    features: Vec<FeatureRow>,
+    risks: Vec<RiskOut>,
     verdict: String,
 }
 
@@ -427,7 +431,7 @@ struct CompareOut {
 async fn ecr_storage(
     ctx: &Context,
     ns: &Namespace,
-) -> anyhow::Result<(Storage, Option<(Remote, String)>)> {
+) -> anyhow::Result<(Storage, Option<(Remote, String)>, Option<SampleImage>)> {
     let client = ctx.pool.client(&ns.registry)?;
     let repos = match (ecr::parse_host(&ns.registry), ctx.pool.ecr()) {
         (Some(host), Some(api)) => api.list_repositories(&host, &ns.path).await?,
@@ -441,6 +445,7 @@ async fn ecr_storage(
     let mut seen = HashSet::new();
     let (mut total, mut images) = (0u64, 0usize);
     let mut sample = None;
+    let mut scan_sample: Option<SampleImage> = None;
     for repo in repos {
         let remote = Remote {
             client: client.clone(),
@@ -448,10 +453,31 @@ async fn ecr_storage(
         };
         let r = Repo::Remote(remote.clone());
         for tag in r.tags().await.unwrap_or_default() {
+            let top = remote.get_manifest(&tag).await?;
             if sample.is_none() {
                 sample = Some((remote.clone(), tag.clone()));
+                // The image whose scan findings the feature table shows; ECR
+                // scans the platform images of an index.
+                let platforms = match media::parse(top.digest.as_str(), &top.media_type, &top.bytes)? {
+                    Parsed::Index(children) => children
+                        .into_iter()
+                        .map(|c| {
+                            let p = c
+                                .platform
+                                .map(|p| p.to_string())
+                                .unwrap_or_else(|| "unknown".into());
+                            (p, c.digest.to_string())
+                        })
+                        .collect(),
+                    Parsed::Image { .. } => Vec::new(),
+                };
+                scan_sample = Some(SampleImage {
+                    repository: repo.clone(),
+                    tag: tag.clone(),
+                    platforms,
+                });
             }
-            let mut stack = vec![remote.get_manifest(&tag).await?];
+            let mut stack = vec![top];
             images += 1;
             while let Some(m) = stack.pop() {
                 match media::parse(m.digest.as_str(), &m.media_type, &m.bytes)? {
@@ -478,6 +504,7 @@ async fn ecr_storage(
             source: "ECR manifests (unique blobs)".into(),
         },
         sample,
+        scan_sample,
     ))
 }
 
@@ -612,13 +639,21 @@ pub async fn compare(ctx: &Context, a: &CompareArgs) -> anyhow::Result<()> {
         None
     };
     // 2. Storage from the user's real repositories.
-    let (ecr_storage, ecr_sample) = match &ecr_ns {
-        Some(ns) => {
-            let (s, sample) = ecr_storage(ctx, ns).await?;
-            (Some(s), sample)
-        }
-        None => (None, None),
+    let (ecr_storage, ecr_sample, scan_sample) = match &ecr_ns {
+        Some(ns) => match ecr_storage(ctx, ns).await {
+            Ok((s, sample, scan)) => (Some(s), sample, scan),
+            // The other tables and the feature table still say what they can.
+            Err(e) => {
+                ctx.printer.note(&format!(
+                    "ECR storage unknown (the cost uses Docker Hub's sizes): {e:#}"
+                ));
+                (None, None, None)
+            }
+        },
+        None => (None, None, None),
     };
+    let hub_tags = hub_storage.as_ref().map(|s| s.images);
+    let ecr_tags = ecr_storage.as_ref().map(|s| s.images);
     let storage = match (ecr_storage, hub_storage) {
         (Some(e), _) if e.images > 0 => Some(e),
         (_, Some(h)) => Some(h),
@@ -646,8 +681,20 @@ pub async fn compare(ctx: &Context, a: &CompareArgs) -> anyhow::Result<()> {
         Some(ns) => Some(side(ecr_sample, &ns.registry, a).await?),
         None => None,
     };
+    // 4. Features, read live (Hub API, ECR API, HEADs: no pull).
+    let gathered = features::gather(
+        ctx,
+        hub_ns.as_ref(),
+        ecr_ns.as_ref().zip(ecr_host.as_ref()),
+        hub_tags,
+        ecr_tags,
+        scan_sample.as_ref(),
+    )
+    .await?;
+    let feature_rows = gathered.rows(&prices);
+    let risks = gathered.risks(&prices);
     let plans = hub_plans(&prices, a.seats);
-    let verdict = verdict(
+    let mut verdict = verdict(
         &prices,
         hub_rl.as_ref(),
         ecr_cost.as_ref(),
@@ -655,6 +702,10 @@ pub async fn compare(ctx: &Context, a: &CompareArgs) -> anyhow::Result<()> {
         ecr_side.as_ref(),
         a,
     );
+    if !risks.is_empty() {
+        let list: Vec<&str> = risks.iter().map(|r| r.message.as_str()).collect();
+        verdict += &format!("; risks: {}", list.join("; "));
+    }
     let out = CompareOut {
         prices_as_of: prices.as_of.clone(),
         hub_identity: if hub_ns.is_some() {
@@ -664,6 +715,8 @@ pub async fn compare(ctx: &Context, a: &CompareArgs) -> anyhow::Result<()> {
         },
         hub_ratelimit: hub_rl,
         ecr_region: ecr_host.map(|h| h.region),
+        features: feature_rows,
+        risks,
         storage,
         pulls_per_month: a.pulls_per_month,
         egress,
@@ -673,7 +726,8 @@ pub async fn compare(ctx: &Context, a: &CompareArgs) -> anyhow::Result<()> {
         ecr: ecr_side,
         verdict,
     };
-    ctx.printer.result(&out, || render_compare(&out, &prices));
+    ctx.printer
+        .result(&out, || render_compare(&out, &prices, &ctx.printer));
     Ok(())
 }
 
@@ -735,7 +789,7 @@ fn verdict(
     parts.join("; ")
 }
 
-fn render_compare(o: &CompareOut, prices: &Prices) -> String {
+fn render_compare(o: &CompareOut, prices: &Prices, p: &Printer) -> String {
     let price_src = format!("price file {}", prices.as_of);
     let mut s = String::new();
     // 1. Rate limits.
@@ -783,7 +837,7 @@ fn render_compare(o: &CompareOut, prices: &Prices) -> String {
         o.ecr_region.clone().unwrap_or_else(|| "-".into()),
         "registry host".into(),
     ]);
-    s += &format!("{t}\n");
+    s += &format!("{}\n", p.table(&t));
     // 2. Cost.
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
@@ -852,7 +906,7 @@ fn render_compare(o: &CompareOut, prices: &Prices) -> String {
         ),
         price_src.clone(),
     ]);
-    s += &format!("{t}\n");
+    s += &format!("{}\n", p.table(&t));
     // 3. Latency and throughput.
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
@@ -915,7 +969,8 @@ fn render_compare(o: &CompareOut, prices: &Prices) -> String {
         sample(&o.ecr),
         "-".into(),
     ]);
-    s += &format!("{t}\n");
+    s += &format!("{}\n", p.table(&t));
+    s += &format!("{}\n", features::render(&o.features, p));
     s += &format!("Verdict: {}\n", o.verdict);
     s
 }

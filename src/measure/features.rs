@@ -299,11 +299,13 @@ impl std::fmt::Display for Risk {
             Risk::MutableTags { mutable, total } => {
                 write!(f, "tags can be overwritten in {mutable} of {total} ECR repositories")
             }
-            Risk::NotYetInEcr { missing, different } => write!(
-                f,
-                "{missing} Hub tag{} not yet in ECR, {different} different",
-                s(*missing)
-            ),
+            Risk::NotYetInEcr { missing, different } => {
+                write!(f, "{missing} Hub tag{} not yet in ECR", s(*missing))?;
+                if *different > 0 {
+                    write!(f, " and {different} with a different digest there")?;
+                }
+                Ok(())
+            }
             Risk::Findings {
                 critical,
                 high,
@@ -595,12 +597,15 @@ fn visibility_row(i: &Inputs) -> FeatureRow {
             let public = r.iter().filter(|x| x.private == Some(false)).count();
             let private = r.iter().filter(|x| x.private == Some(true)).count();
             let absent = r.len() - public - private;
-            let mut s = format!("{public} public, {private} private");
+            let mut s = if h.logged_in {
+                format!("{public} public, {private} private")
+            } else {
+                format!(
+                    "{public} public; private ones unknown: the Hub API lists them only to a login (anonymous here)"
+                )
+            };
             if absent > 0 {
                 s += &format!(", {absent} unknown (no is_private)");
-            }
-            if !h.logged_in {
-                s += " (anonymous: private repositories are not listed; log in to count them)";
             }
             s
         }
@@ -952,7 +957,7 @@ mod tests {
                 "1 ECR repository is public (policy grants \"*\")",
                 "scan on push off in 2 of 3",
                 "tags can be overwritten in 2 of 3 ECR repositories",
-                "1 Hub tag not yet in ECR, 1 different",
+                "1 Hub tag not yet in ECR and 1 with a different digest there",
                 "m/a:1 has 1 critical and 2 high findings",
             ]
         );
@@ -987,7 +992,7 @@ mod tests {
             .iter()
             .find(|r| r.feature == "visibility and default access")
             .unwrap();
-        assert!(vis.docker_hub.contains("anonymous"));
+        assert!(vis.docker_hub.starts_with("2 public; private ones unknown"));
         assert!(rows.iter().all(|r| r.feature != "not yet in ECR (diff)"));
         // Two public Hub repositories, nothing known to be public in ECR.
         assert_eq!(risks(&i), [Risk::PublicBecomesPrivate { count: 2 }]);
