@@ -249,7 +249,11 @@ pub async fn bench(ctx: &Context, a: &BenchArgs) -> anyhow::Result<()> {
     };
     let (tables, charts) = bench_render(&out, &ctx.printer);
     let html_tables = if a.html.is_some() {
-        bench_render(&out, &Printer::new(OutputFormat::Text, true, ProgressMode::None)).0
+        bench_render(
+            &out,
+            &Printer::new(OutputFormat::Text, true, ProgressMode::None),
+        )
+        .0
     } else {
         Vec::new()
     };
@@ -458,19 +462,20 @@ async fn ecr_storage(
                 sample = Some((remote.clone(), tag.clone()));
                 // The image whose scan findings the feature table shows; ECR
                 // scans the platform images of an index.
-                let platforms = match media::parse(top.digest.as_str(), &top.media_type, &top.bytes)? {
-                    Parsed::Index(children) => children
-                        .into_iter()
-                        .map(|c| {
-                            let p = c
-                                .platform
-                                .map(|p| p.to_string())
-                                .unwrap_or_else(|| "unknown".into());
-                            (p, c.digest.to_string())
-                        })
-                        .collect(),
-                    Parsed::Image { .. } => Vec::new(),
-                };
+                let platforms =
+                    match media::parse(top.digest.as_str(), &top.media_type, &top.bytes)? {
+                        Parsed::Index(children) => children
+                            .into_iter()
+                            .map(|c| {
+                                let p = c
+                                    .platform
+                                    .map(|p| p.to_string())
+                                    .unwrap_or_else(|| "unknown".into());
+                                (p, c.digest.to_string())
+                            })
+                            .collect(),
+                        Parsed::Image { .. } => Vec::new(),
+                    };
                 scan_sample = Some(SampleImage {
                     repository: repo.clone(),
                     tag: tag.clone(),

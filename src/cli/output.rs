@@ -89,7 +89,11 @@ impl Printer {
             }
         } else if !self.quiet {
             let t = text();
-            let t = if self.markdown() { t.trim() } else { t.trim_end() };
+            let t = if self.markdown() {
+                t.trim()
+            } else {
+                t.trim_end()
+            };
             if !t.is_empty() {
                 stdout_line(t);
             }
@@ -128,10 +132,16 @@ pub fn markdown(t: &Table) -> String {
         r.cell_iter().map(|c| md_cell(&c.content())).collect()
     };
     let rows: Vec<Vec<String>> = t.row_iter().map(cells).collect();
-    let header = t.header().map(cells).unwrap_or_else(|| {
-        vec![" ".to_string(); rows.iter().map(Vec::len).max().unwrap_or(1)]
-    });
-    let width = rows.iter().map(Vec::len).chain([header.len()]).max().unwrap_or(1);
+    let header = t
+        .header()
+        .map(cells)
+        .unwrap_or_else(|| vec![" ".to_string(); rows.iter().map(Vec::len).max().unwrap_or(1)]);
+    let width = rows
+        .iter()
+        .map(Vec::len)
+        .chain([header.len()])
+        .max()
+        .unwrap_or(1);
     let line = |r: &[String]| -> String {
         let mut v: Vec<String> = r.to_vec();
         v.resize(width, " ".into());

@@ -18,8 +18,8 @@ use serde::Serialize;
 
 use crate::prices::Prices;
 use crate::registry::ecr::{
-    CacheRule, CallerIdentity, Ecr, EcrHost, Exposure, Fact, RegistryScanning, RepoFacts,
-    ReplicationTarget, ScanOutcome, TokenFacts,
+    CacheRule, CallerIdentity, Ecr, EcrHost, Exposure, Fact, RegistryScanning, ReplicationTarget,
+    RepoFacts, ScanOutcome, TokenFacts,
 };
 use crate::registry::hub::{HubApi, HubAuth, HubRepo};
 
@@ -190,7 +190,11 @@ async fn ecr_repositories(api: &Ecr, host: &EcrHost, prefix: &str) -> Fact<Vec<E
         .await)
 }
 
-async fn sample_scan(api: &Ecr, host: &EcrHost, sample: Option<&SampleImage>) -> Option<SampleScan> {
+async fn sample_scan(
+    api: &Ecr,
+    host: &EcrHost,
+    sample: Option<&SampleImage>,
+) -> Option<SampleScan> {
     let s = sample?;
     let image = format!("{}:{}", s.repository, s.tag);
     let first = api
@@ -297,7 +301,10 @@ impl std::fmt::Display for Risk {
                 write!(f, "scan on push off in {off} of {total}")
             }
             Risk::MutableTags { mutable, total } => {
-                write!(f, "tags can be overwritten in {mutable} of {total} ECR repositories")
+                write!(
+                    f,
+                    "tags can be overwritten in {mutable} of {total} ECR repositories"
+                )
             }
             Risk::NotYetInEcr { missing, different } => {
                 write!(f, "{missing} Hub tag{} not yet in ECR", s(*missing))?;
@@ -310,7 +317,10 @@ impl std::fmt::Display for Risk {
                 critical,
                 high,
                 image,
-            } => write!(f, "{image} has {critical} critical and {high} high findings"),
+            } => write!(
+                f,
+                "{image} has {critical} critical and {high} high findings"
+            ),
         }
     }
 }
@@ -439,7 +449,10 @@ pub fn rows(i: &Inputs) -> Vec<FeatureRow> {
                 if r.is_empty() {
                     return "no repositories".into();
                 }
-                let excl = r.iter().filter(|x| x.settings.mutability_exclusions > 0).count();
+                let excl = r
+                    .iter()
+                    .filter(|x| x.settings.mutability_exclusions > 0)
+                    .count();
                 format!(
                     "{} ({} with exclusions) of {}",
                     tally(r.iter().map(|x| {
@@ -464,8 +477,10 @@ pub fn rows(i: &Inputs) -> Vec<FeatureRow> {
                 if r.is_empty() {
                     return "no repositories".into();
                 }
-                let mut keys: Vec<&str> =
-                    r.iter().filter_map(|x| x.settings.kms_key.as_deref()).collect();
+                let mut keys: Vec<&str> = r
+                    .iter()
+                    .filter_map(|x| x.settings.kms_key.as_deref())
+                    .collect();
                 keys.sort_unstable();
                 keys.dedup();
                 let t = tally(r.iter().map(|x| x.settings.encryption.as_str()));
@@ -500,7 +515,10 @@ pub fn rows(i: &Inputs) -> Vec<FeatureRow> {
                 Err(g) => unknown(g),
                 Ok(r) if r.is_empty() => "no repositories".into(),
                 Ok(r) => {
-                    let gaps: Vec<_> = r.iter().filter_map(|x| x.lifecycle.as_ref().err()).collect();
+                    let gaps: Vec<_> = r
+                        .iter()
+                        .filter_map(|x| x.lifecycle.as_ref().err())
+                        .collect();
                     match gaps.first() {
                         Some(g) if gaps.len() == r.len() => unknown(g),
                         _ => {
@@ -623,7 +641,10 @@ fn visibility_row(i: &Inputs) -> FeatureRow {
         let gaps: Vec<_> = r.iter().filter_map(|x| x.exposure.as_ref().err()).collect();
         let mut s = format!("{}; ", f.ecr.default_access);
         if public.is_empty() {
-            s += &format!("no repository policy grants \"*\" ({} checked)", r.len() - gaps.len());
+            s += &format!(
+                "no repository policy grants \"*\" ({} checked)",
+                r.len() - gaps.len()
+            );
         } else {
             s += &format!(
                 "{} of {} public (policy grants \"*\"): {}",
@@ -702,7 +723,10 @@ fn scanning_row(i: &Inputs) -> FeatureRow {
         "vulnerability scanning",
         i.hub_cell(|_| f.dockerhub.scanning.clone()),
         ecr,
-        format!("{} / GetRegistryScanningConfiguration, DescribeRepositories", i.facts_src()),
+        format!(
+            "{} / GetRegistryScanningConfiguration, DescribeRepositories",
+            i.facts_src()
+        ),
     )
 }
 
@@ -725,10 +749,9 @@ fn findings_row(i: &Inputs) -> FeatureRow {
                 format!("{}: {counts} (scan {status})", s.image)
             }
             Ok(ScanOutcome::NoScan) => format!("{}: no scan yet", s.image),
-            Ok(ScanOutcome::NotFound) => format!(
-                "{}: unknown: the ECR API does not know this image",
-                s.image
-            ),
+            Ok(ScanOutcome::NotFound) => {
+                format!("{}: unknown: the ECR API does not know this image", s.image)
+            }
             Err(g) => format!("{}: {}", s.image, unknown(g)),
         },
     });
@@ -758,7 +781,10 @@ pub fn risks(i: &Inputs) -> Vec<Risk> {
         }
     }
     if let Some(r) = ecr_repos.filter(|r| !r.is_empty()) {
-        let public = r.iter().filter(|x| x.exposure == Ok(Exposure::Public)).count();
+        let public = r
+            .iter()
+            .filter(|x| x.exposure == Ok(Exposure::Public))
+            .count();
         if public > 0 {
             out.push(Risk::PublicInEcr { count: public });
         }
@@ -857,7 +883,10 @@ mod tests {
                 rules: vec![],
             }),
             replication: Ok(vec![]),
-            cache_rules: Err(gap("DescribePullThroughCacheRules", GapKind::NotImplemented)),
+            cache_rules: Err(gap(
+                "DescribePullThroughCacheRules",
+                GapKind::NotImplemented,
+            )),
             sample: Some(SampleScan {
                 image: "m/a:1".into(),
                 outcome: Ok(ScanOutcome::Scanned {
@@ -916,7 +945,10 @@ mod tests {
         };
         let rows = rows(&i);
         let get = |f: &str| rows.iter().find(|r| r.feature == f).unwrap();
-        assert_eq!(get("visibility and default access").docker_hub, "2 public, 1 private");
+        assert_eq!(
+            get("visibility and default access").docker_hub,
+            "2 public, 1 private"
+        );
         assert!(get("visibility and default access")
             .ecr
             .contains("1 of 3 public (policy grants \"*\"): m/a; 1 grant \"*\" under conditions"));
@@ -936,7 +968,10 @@ mod tests {
             .ecr
             .starts_with("unknown: GetCallerIdentity not permitted"));
         assert!(get("authentication in use").ecr.contains("already past"));
-        assert_eq!(get("authentication in use").docker_hub, "password: demo (docker config)");
+        assert_eq!(
+            get("authentication in use").docker_hub,
+            "password: demo (docker config)"
+        );
         assert_eq!(
             get("pull-through cache").ecr,
             "unknown: DescribePullThroughCacheRules not implemented by the registry API (HTTP 500 without an AWS error code)"
@@ -983,7 +1018,8 @@ mod tests {
         for f in ["tag immutability", "encryption", "lifecycle policies"] {
             let r = rows.iter().find(|r| r.feature == f).unwrap();
             assert!(
-                r.ecr.starts_with("unknown: DescribeRepositories not permitted"),
+                r.ecr
+                    .starts_with("unknown: DescribeRepositories not permitted"),
                 "{f}: {}",
                 r.ecr
             );

@@ -484,7 +484,11 @@ impl std::fmt::Display for ApiGap {
                 self.operation, self.detail
             ),
             GapKind::NoCredentials => {
-                write!(f, "{}: no usable AWS credentials ({})", self.operation, self.detail)
+                write!(
+                    f,
+                    "{}: no usable AWS credentials ({})",
+                    self.operation, self.detail
+                )
             }
             GapKind::Failed => write!(f, "{} failed: {}", self.operation, self.detail),
         }
@@ -686,7 +690,8 @@ const SEVERITY_ORDER: [&str; 7] = [
 ];
 
 fn rfc3339(t: &aws_sdk_ecr::primitives::DateTime) -> Option<String> {
-    t.fmt(aws_sdk_ecr::primitives::DateTimeFormat::DateTime).ok()
+    t.fmt(aws_sdk_ecr::primitives::DateTimeFormat::DateTime)
+        .ok()
 }
 
 impl Ecr {
@@ -807,11 +812,13 @@ impl Ecr {
             .send()
             .await;
         match res {
-            Ok(out) => policy_exposure(out.policy_text().unwrap_or("{}")).map_err(|detail| ApiGap {
-                operation: "GetRepositoryPolicy",
-                kind: GapKind::Failed,
-                detail,
-            }),
+            Ok(out) => {
+                policy_exposure(out.policy_text().unwrap_or("{}")).map_err(|detail| ApiGap {
+                    operation: "GetRepositoryPolicy",
+                    kind: GapKind::Failed,
+                    detail,
+                })
+            }
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_repository_policy_not_found_exception()) =>
@@ -950,10 +957,16 @@ impl Ecr {
             .await;
         let out = match res {
             Ok(o) => o,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_scan_not_found_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_scan_not_found_exception()) =>
+            {
                 return Ok(ScanOutcome::NoScan)
             }
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_image_not_found_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_image_not_found_exception()) =>
+            {
                 return Ok(ScanOutcome::NotFound)
             }
             Err(e) => return Err(gap("DescribeImageScanFindings", e)),

@@ -57,9 +57,7 @@ impl HubAuth {
         match c {
             None => HubAuth::Anonymous,
             Some(c) if c.is_identity_token() => HubAuth::IdentityToken,
-            Some(c) if c.password.expose().starts_with("dckr_pat_") => {
-                HubAuth::PersonalAccessToken
-            }
+            Some(c) if c.password.expose().starts_with("dckr_pat_") => HubAuth::PersonalAccessToken,
             Some(c) if c.password.expose().starts_with("dckr_oat_") => {
                 HubAuth::OrganizationAccessToken
             }

@@ -203,7 +203,10 @@ fn feature_table_reads_both_registries_live_and_names_the_risks() {
     assert!(row(&r, "tag immutability")["source"]
         .as_str()
         .unwrap()
-        .starts_with(&format!("facts file {}", r["prices_as_of"].as_str().unwrap())));
+        .starts_with(&format!(
+            "facts file {}",
+            r["prices_as_of"].as_str().unwrap()
+        )));
     assert_eq!(
         cell(&r, "vulnerability scanning", "ecr"),
         "BASIC scanning, no registry rules; scan on push in 1 of 3"
@@ -267,7 +270,10 @@ fn feature_table_reads_both_registries_live_and_names_the_risks() {
             "findings"
         ]
     );
-    assert_eq!(r["risks"][0]["count"], 1, "acme/lib is public, feat/lib is not");
+    assert_eq!(
+        r["risks"][0]["count"], 1,
+        "acme/lib is public, feat/lib is not"
+    );
     let verdict = r["verdict"].as_str().unwrap();
     for want in [
         "1 public Hub repository would become private in ECR",
@@ -278,7 +284,14 @@ fn feature_table_reads_both_registries_live_and_names_the_risks() {
         assert!(verdict.contains(want), "{want:?} not in {verdict}");
     }
     // Today's keys are still there.
-    for k in ["prices_as_of", "hub_ratelimit", "storage", "ecr_cost", "hub", "ecr"] {
+    for k in [
+        "prices_as_of",
+        "hub_ratelimit",
+        "storage",
+        "ecr_cost",
+        "hub",
+        "ecr",
+    ] {
         assert!(r.get(k).is_some(), "{k} missing");
     }
     assert_eq!(hub.stats()["pulls"], 0, "the feature table spends no pull");
@@ -287,12 +300,7 @@ fn feature_table_reads_both_registries_live_and_names_the_risks() {
     let mut md_args = args.to_vec();
     md_args.extend(["-o", "markdown"]);
     let md = env.crossdock(&md_args).ok().stdout;
-    let got = normalize(
-        &md.lines()
-            .map(drop_faster)
-            .collect::<Vec<_>>()
-            .join("\n"),
-    );
+    let got = normalize(&md.lines().map(drop_faster).collect::<Vec<_>>().join("\n"));
     assert!(got.contains("| features | Docker Hub | Amazon ECR | source |\n|---|---|---|---|\n"));
     let snap = repo_root().join("tests/it/snapshots/compare.md");
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
