@@ -2,7 +2,9 @@
 //! password with `GetAuthorizationToken` through the AWS default credential
 //! chain (`aws-config`: env, profiles, SSO, web identity, instance and
 //! container roles; `AWS_ENDPOINT_URL_ECR` / `AWS_ENDPOINT_URL` honoured), and
-//! creates repositories with the user's settings. `aws-sdk-*` is used here
+//! creates repositories with the user's settings, and reads the registry facts
+//! `compare` shows (policies, scanning, replication, cache rules, findings,
+//! caller identity). `aws-sdk-*` is used here
 //! and nowhere else.
 
 use std::collections::{BTreeMap, HashMap};

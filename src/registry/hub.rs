@@ -2,7 +2,9 @@
 //! namespace and tags of a repository, paginated, with Hub's own rate limit
 //! (`429` + `X-Retry-After`, a Unix time). The registry has no `_catalog` on
 //! Hub, so listing goes through here; tag results carry digests, platforms
-//! and sizes, which lets planning skip registry requests entirely. Also the
+//! and sizes, which lets planning skip registry requests entirely. Also one
+//! repository's record (`is_private`) and how the identity in use
+//! authenticates (`HubAuth`, from the credential's documented formats); and the
 //! registry's pull-limit policy ([`HubPullLimit`]): which 429s are the pull
 //! limit rather than a throttle.
 
