@@ -1030,6 +1030,43 @@ mod tests {
     }
 
     #[test]
+    fn policies_granting_everyone_are_public_unless_conditioned() {
+        let st = |extra: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"ecr:BatchGetImage"{extra}}}]}}"#
+            )
+        };
+        assert_eq!(
+            policy_exposure(&st(r#","Principal":"*""#)),
+            Ok(Exposure::Public)
+        );
+        assert_eq!(
+            policy_exposure(&st(r#","Principal":{"AWS":["arn:aws:iam::1:root","*"]}"#)),
+            Ok(Exposure::Public)
+        );
+        assert_eq!(
+            policy_exposure(&st(
+                r#","Principal":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}"#
+            )),
+            Ok(Exposure::Conditional)
+        );
+        assert_eq!(
+            policy_exposure(&st(r#","Principal":{"AWS":"arn:aws:iam::1:root"}"#)),
+            Ok(Exposure::Private)
+        );
+        // A single statement object, and Deny, are read too.
+        assert_eq!(
+            policy_exposure(r#"{"Statement":{"Effect":"Deny","Principal":"*","Action":"*"}}"#),
+            Ok(Exposure::Private)
+        );
+        assert_eq!(
+            policy_exposure(r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*"}}"#),
+            Ok(Exposure::Public)
+        );
+        assert!(policy_exposure("not json").is_err());
+    }
+
+    #[test]
     fn settings_validate() {
         assert!(RepoSettings {
             tag_mutability: Some("IMMUTABLE".into()),

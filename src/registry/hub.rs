@@ -385,6 +385,39 @@ mod tests {
         }
     }
 
+    fn cred(user: &str, pass: &str) -> Credential {
+        Credential {
+            username: user.into(),
+            password: Secret::new(pass),
+            source: "test".into(),
+        }
+    }
+
+    #[test]
+    fn auth_kinds_from_documented_formats() {
+        assert_eq!(HubAuth::of(None), HubAuth::Anonymous);
+        assert_eq!(
+            HubAuth::of(Some(&cred("demo", "dckr_pat_abc"))),
+            HubAuth::PersonalAccessToken
+        );
+        assert_eq!(
+            HubAuth::of(Some(&cred("acme", "dckr_oat_abc"))),
+            HubAuth::OrganizationAccessToken
+        );
+        assert_eq!(
+            HubAuth::of(Some(&cred("<token>", "refresh"))),
+            HubAuth::IdentityToken
+        );
+        assert_eq!(
+            HubAuth::of(Some(&cred("demo", "hunter2"))),
+            HubAuth::Password
+        );
+        assert_eq!(
+            HubAuth::PersonalAccessToken.to_string(),
+            "personal access token"
+        );
+    }
+
     #[test]
     fn only_hubs_own_signals_make_a_429_the_pull_limit() {
         let p = HubPullLimit;
