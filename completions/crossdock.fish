@@ -25,8 +25,9 @@ function __fish_crossdock_using_subcommand
 end
 
 complete -c crossdock -n "__fish_crossdock_needs_command" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
-complete -c crossdock -n "__fish_crossdock_needs_command" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_needs_command" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'
+markdown\t'Text with every table as a GitHub-flavoured Markdown table (for a migration plan or a pull request)'"
 complete -c crossdock -n "__fish_crossdock_needs_command" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
 bars\t'Always bars'
 lines\t'Always plain lines'
@@ -52,8 +53,9 @@ complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "help" -d 'Print
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l platform -d 'Copy only these platforms (comma-separated os/arch[/variant]); the index is rewritten and its digest changes' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -s j -l jobs -d 'Concurrent blob streams' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
-complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'
+markdown\t'Text with every table as a GitHub-flavoured Markdown table (for a migration plan or a pull request)'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
 bars\t'Always bars'
 lines\t'Always plain lines'
@@ -89,8 +91,9 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l lifecycl
 complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l repo-tag -d 'Resource tag KEY=VALUE for created repositories (repeatable)' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l prices -d 'Prices and limits file overriding the built-in one (see data/prices.toml)' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
-complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'
+markdown\t'Text with every table as a GitHub-flavoured Markdown table (for a migration plan or a pull request)'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
 bars\t'Always bars'
 lines\t'Always plain lines'
@@ -110,8 +113,9 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l images -d '
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l shard -d 'Take only slice I of N of the plan (0 <= I < N)' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l prices -d 'Prices and limits file overriding the built-in one' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
-complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'
+markdown\t'Text with every table as a GitHub-flavoured Markdown table (for a migration plan or a pull request)'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
 bars\t'Always bars'
 lines\t'Always plain lines'
@@ -130,8 +134,9 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l tags -d 'On
 complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l semver -d 'Only tags that are versions in this semver range (e.g. \'>=1.2, <2\')' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l latest -d 'Only the N newest matching tags (by push time on Docker Hub, else by version)' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
-complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'
+markdown\t'Text with every table as a GitHub-flavoured Markdown table (for a migration plan or a pull request)'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
 bars\t'Always bars'
 lines\t'Always plain lines'
@@ -145,8 +150,9 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -s q -l quiet 
 complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -s V -l version -d 'Print version'
 complete -c crossdock -n "__fish_crossdock_using_subcommand ratelimit" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
-complete -c crossdock -n "__fish_crossdock_using_subcommand ratelimit" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand ratelimit" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'
+markdown\t'Text with every table as a GitHub-flavoured Markdown table (for a migration plan or a pull request)'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand ratelimit" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
 bars\t'Always bars'
 lines\t'Always plain lines'
@@ -168,8 +174,9 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l samples 
 complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l seats -d 'Docker Hub seats (Team and Business prices are per user)' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l prices -d 'Prices and limits file overriding the built-in one' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
-complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'
+markdown\t'Text with every table as a GitHub-flavoured Markdown table (for a migration plan or a pull request)'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
 bars\t'Always bars'
 lines\t'Always plain lines'
@@ -188,8 +195,9 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l push-to -d
 complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l push-size -d 'Size of each pushed test blob in bytes' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l html -d 'Write a self-contained HTML report with the charts (SVG, no network)' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
-complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'
+markdown\t'Text with every table as a GitHub-flavoured Markdown table (for a migration plan or a pull request)'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
 bars\t'Always bars'
 lines\t'Always plain lines'
@@ -202,8 +210,9 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -s q -l quiet
 complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -s V -l version -d 'Print version'
 complete -c crossdock -n "__fish_crossdock_using_subcommand ls" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
-complete -c crossdock -n "__fish_crossdock_using_subcommand ls" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand ls" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'
+markdown\t'Text with every table as a GitHub-flavoured Markdown table (for a migration plan or a pull request)'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand ls" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
 bars\t'Always bars'
 lines\t'Always plain lines'
@@ -216,8 +225,9 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand ls" -s q -l quiet -d
 complete -c crossdock -n "__fish_crossdock_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand ls" -s V -l version -d 'Print version'
 complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
-complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'
+markdown\t'Text with every table as a GitHub-flavoured Markdown table (for a migration plan or a pull request)'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
 bars\t'Always bars'
 lines\t'Always plain lines'
@@ -231,8 +241,9 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -s q -l qui
 complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
-complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'
+markdown\t'Text with every table as a GitHub-flavoured Markdown table (for a migration plan or a pull request)'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
 bars\t'Always bars'
 lines\t'Always plain lines'

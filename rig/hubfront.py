@@ -39,6 +39,10 @@ with --upstream-user through the registry's own token flow; those reads cost no 
   GET  /v2/namespaces/NS/repositories/REPO/tags[?page=&page_size=]  (newest first)
   GET  /v2/namespaces/NS/repositories/REPO/tags/TAG
   (the same under the older /v2/repositories/NS/ and /v2/repositories/NS/REPO/...)
+  Every repository carries "is_private" (false unless set with /__private). As on Hub,
+  private repositories exist only for logged-in callers (a Bearer token issued by
+  /v2/auth/token here): anonymous listings leave them out, anonymous GETs of one, or
+  of its tags, get 404.
   unknown namespace/repo/tag -> 404 {"message":"object not found","errinfo":{}};
   a page past the end -> 404 likewise. Anonymous calls work; a Bearer token that
   was not issued here -> 401 {"detail": "..."}.
@@ -53,6 +57,7 @@ with --upstream-user through the registry's own token flow; those reads cost no 
   it refills. --api-limit 0 (default): unlimited, no X-RateLimit headers, no 429.
   GET  /__stats   {"api_requests","rejected","remaining","limit"}
   POST /__reset   zero the API counters and refill
+  POST /__private?repo=NS/NAME[&private=0]   mark a repository private (or public again)
   POST /__tags_updated?repo=NS/NAME&tag=T&time=RFC3339   set a tag's last_updated
        (for its current digest; a new digest pushed later gets a new time; a "+"
        in an offset must be sent as %2B)
@@ -437,6 +442,7 @@ class State:
         self.api_remaining, self.api_reset_at = args.api_limit, None
         self.api_requests = self.api_rejected = 0
         self.api_tokens = set()
+        self.private = set()  # "ns/name" of private repositories
         user, _, pw = (args.upstream_user or "").partition(":")
         self.hub_user = (user, pw) if args.upstream_user else None
         # times: (repo, tag, digest) -> first seen; (repo, tag) -> (time, digest) override
@@ -837,7 +843,8 @@ class HubData:
         newest = max((t["_t"] for t in tags), default=None)
         ts = rfc3339(newest) if newest is not None else None
         return {"name": name, "namespace": ns, "repository_type": "image", "status": 1,
-                "status_description": "active", "description": "", "is_private": False,
+                "status_description": "active", "description": "",
+                "is_private": repo in self.st.private,
                 "star_count": 0, "pull_count": 0, "last_updated": ts, "last_modified": ts,
                 "date_registered": rfc3339(self.st.repo_time(repo)), "affiliation": "",
                 "media_types": sorted({t["media_type"] for t in tags}),
@@ -943,13 +950,19 @@ def make_api_handler(st, data):
         def check_bearer(self):
             auth = self.headers.get("Authorization") or ""
             scheme, _, tok = auth.partition(" ")
+            self._authed = False
             if scheme.lower() == "bearer" and tok.strip():
                 with st.lock:
                     known = tok.strip() in st.api_tokens
                 if not known:
                     self.send_json(401, {"detail": "Invalid token"})
                     return False
+                self._authed = True
             return True
+
+        def visible(self, repo):
+            with st.lock:
+                return self._authed or repo not in st.private
 
         def do_GET(self):
             url = urlsplit(self.path)
@@ -969,7 +982,7 @@ def make_api_handler(st, data):
             ns = parts[2]
             try:
                 if len(parts) == 4:
-                    names = data.repo_names(ns)
+                    names = [n for n in data.repo_names(ns) if self.visible(n)]
                     if not names:
                         return self.send_json(404, not_found)
 
@@ -980,6 +993,8 @@ def make_api_handler(st, data):
                             lambda n: data.repository(n), chunk)]
                     return self.page(names, url, render)
                 repo = ns + "/" + parts[4]
+                if not self.visible(repo):
+                    return self.send_json(404, not_found)
                 if len(parts) == 5:
                     tags = data.tags(repo)
                     if tags is None:
@@ -1007,6 +1022,14 @@ def make_api_handler(st, data):
                     st.api_requests = st.api_rejected = 0
                     st.api_remaining, st.api_reset_at = st.api_limit, None
                 return self.send_json(200, {"api_requests": 0, "rejected": 0})
+            if url.path == "/__private":
+                repo = q.get("repo", [None])[0]
+                if not repo or "/" not in repo:
+                    return self.send_json(400, {"error": "want repo=NS/NAME"})
+                private = q.get("private", ["1"])[0] not in ("0", "false")
+                with st.lock:
+                    (st.private.add if private else st.private.discard)(repo)
+                return self.send_json(200, {"repo": repo, "is_private": private})
             if url.path == "/__tags_updated":
                 repo, tag, when = (q.get(k, [None])[0] for k in ("repo", "tag", "time"))
                 if not (repo and tag and when):

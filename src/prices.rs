@@ -52,6 +52,45 @@ pub struct HubPrices {
     pub business_user_month_annual: f64,
 }
 
+/// Dated facts about Docker Hub that no API crossdock calls can say.
+#[derive(Clone, Debug, Deserialize)]
+pub struct HubFacts {
+    /// Who runs it and where.
+    pub operator: String,
+    /// Visibility of new repositories.
+    pub default_access: String,
+    /// Tag immutability.
+    pub tag_immutability: String,
+    /// Vulnerability scanning.
+    pub scanning: String,
+    /// Encryption at rest.
+    pub encryption: String,
+    /// Replication.
+    pub replication: String,
+    /// Lifecycle (retention) rules.
+    pub lifecycle: String,
+    /// Pull-through cache.
+    pub pull_through_cache: String,
+}
+
+/// Dated facts about ECR that no API call says.
+#[derive(Clone, Debug, Deserialize)]
+pub struct EcrFacts {
+    /// Who runs it.
+    pub operator: String,
+    /// Visibility of new repositories.
+    pub default_access: String,
+}
+
+/// The `[facts]` tables.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Facts {
+    /// Docker Hub.
+    pub dockerhub: HubFacts,
+    /// Amazon ECR.
+    pub ecr: EcrFacts,
+}
+
 /// Bytes in a billing GB (AWS bills storage and transfer in GiB).
 pub const GB: f64 = 1_073_741_824.0;
 
@@ -66,6 +105,8 @@ pub struct Prices {
     pub ecr: EcrPrices,
     /// Docker Hub.
     pub dockerhub: HubPrices,
+    /// Dated facts for the feature table.
+    pub facts: Facts,
 }
 
 fn merge(base: &mut toml::Value, over: toml::Value) {
@@ -129,6 +170,7 @@ mod tests {
         let p = Prices::load(None).unwrap();
         assert_eq!(p.currency, "USD");
         assert_eq!(p.ecr_quota("put_image"), 10);
+        assert!(p.facts.dockerhub.scanning.contains("Docker Scout"));
         assert!(
             (p.ecr_storage_month(10 * 1_073_741_824) - 10.0 * p.ecr.storage_gb_month).abs() < 1e-9
         );

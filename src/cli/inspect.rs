@@ -143,11 +143,12 @@ pub async fn run(ctx: &Context, a: &InspectArgs) -> anyhow::Result<()> {
             ]);
         }
         format!(
-            "{}\n  digest     {}\n  media type {}\n  total size {} (unique blobs)\n{t}",
+            "{}\n  digest     {}\n  media type {}\n  total size {} (unique blobs)\n{}",
             out.reference,
             out.digest,
             out.media_type,
-            bytes(out.total_size)
+            bytes(out.total_size),
+            ctx.printer.table(&t)
         )
     });
     Ok(())

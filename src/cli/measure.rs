@@ -10,6 +10,7 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use serde::Serialize;
 
 use crossdock::measure::cost::{ecr_monthly, hub_plans, EcrCost, Egress, HubPlan};
+use crossdock::measure::features::{FeatureRow, RiskOut, SampleImage};
 use crossdock::measure::{self, OpStats, Operation, PushResult, SampleBlob, Throughput};
 use crossdock::mirror::{Lister, Namespace};
 use crossdock::prices::Prices;
@@ -21,8 +22,9 @@ use crossdock::types::reference::DOCKER_HUB;
 use crossdock::types::ImageRef;
 
 use super::chart::{self, Bar, Chart};
+use super::features;
 use super::output::bytes;
-use super::{Context, UsageError};
+use super::{Context, OutputFormat, Printer, ProgressMode, UsageError};
 
 /// The image Docker documents for reading the limit.
 const RATELIMIT_PREVIEW: &str = "docker.io/ratelimitpreview/test:latest";
@@ -165,7 +167,7 @@ fn ms(o: &OpStats, f: impl Fn(&measure::Summary) -> f64) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn latency_table(t: &BenchTarget) -> String {
+fn latency_table(t: &BenchTarget, p: &Printer) -> String {
     let mut tab = Table::new();
     tab.load_preset(UTF8_FULL_CONDENSED);
     tab.set_header(["operation", "p50 ms", "p95 ms", "max ms", "n", "source"]);
@@ -182,10 +184,10 @@ fn latency_table(t: &BenchTarget) -> String {
             o.note.clone().unwrap_or_else(|| o.source.to_string()),
         ]);
     }
-    format!("{}\n{tab}", t.image)
+    format!("{}\n{}", t.image, p.table(&tab))
 }
 
-fn throughput_table(title: &str, rows: &[Throughput]) -> String {
+fn throughput_table(title: &str, rows: &[Throughput], p: &Printer) -> String {
     let mut tab = Table::new();
     tab.load_preset(UTF8_FULL_CONDENSED);
     tab.set_header(["concurrency", "MB/s", "bytes", "seconds"]);
@@ -197,7 +199,7 @@ fn throughput_table(title: &str, rows: &[Throughput]) -> String {
             format!("{:.3}", r.seconds),
         ]);
     }
-    format!("{title}\n{tab}")
+    format!("{title}\n{}", p.table(&tab))
 }
 
 pub async fn bench(ctx: &Context, a: &BenchArgs) -> anyhow::Result<()> {
@@ -245,9 +247,18 @@ pub async fn bench(ctx: &Context, a: &BenchArgs) -> anyhow::Result<()> {
         targets,
         push,
     };
-    let (tables, charts) = bench_render(&out);
+    let (tables, charts) = bench_render(&out, &ctx.printer);
+    let html_tables = if a.html.is_some() {
+        bench_render(
+            &out,
+            &Printer::new(OutputFormat::Text, true, ProgressMode::None),
+        )
+        .0
+    } else {
+        Vec::new()
+    };
     if let Some(path) = &a.html {
-        std::fs::write(path, chart::html("crossdock bench", &tables, &charts))
+        std::fs::write(path, chart::html("crossdock bench", &html_tables, &charts))
             .map_err(|e| UsageError(format!("--html {}: {e}", path.display())))?;
         ctx.printer
             .note(&format!("report written to {}", path.display()));
@@ -256,18 +267,18 @@ pub async fn bench(ctx: &Context, a: &BenchArgs) -> anyhow::Result<()> {
         let mut s = tables.join("\n");
         s.push('\n');
         for c in &charts {
-            s += &chart::terminal(c, 40);
+            s += &ctx.printer.preformatted(&chart::terminal(c, 40));
         }
         s
     });
     Ok(())
 }
 
-fn bench_render(out: &BenchOut) -> (Vec<String>, Vec<Chart>) {
+fn bench_render(out: &BenchOut, pr: &Printer) -> (Vec<String>, Vec<Chart>) {
     let mut tables = Vec::new();
     let mut charts = Vec::new();
     for t in &out.targets {
-        tables.push(latency_table(t));
+        tables.push(latency_table(t, pr));
         let pulls = if t.pulls_spent > 0 {
             format!(
                 " ({} manifest GETs to find the sample blob — pulls on Docker Hub)",
@@ -284,6 +295,7 @@ fn bench_render(out: &BenchOut) -> (Vec<String>, Vec<Chart>) {
         tables.push(throughput_table(
             &format!("pull throughput of {}, blob {blob}{pulls}", t.image),
             &t.pull,
+            pr,
         ));
         charts.push(Chart {
             title: format!("{}: latency distribution (p50, p95, max)", t.image),
@@ -327,6 +339,7 @@ fn bench_render(out: &BenchOut) -> (Vec<String>, Vec<Chart>) {
                 bytes(p.blob_size)
             ),
             &rows,
+            pr,
         ));
         charts.push(Chart {
             title: format!("{}: push throughput", p.repository),
@@ -412,6 +425,8 @@ struct CompareOut {
     hub_plans: Vec<HubPlan>,
     hub: Option<Side>,
     ecr: Option<Side>,
+    features: Vec<FeatureRow>,
+    risks: Vec<RiskOut>,
     verdict: String,
 }
 
@@ -420,7 +435,7 @@ struct CompareOut {
 async fn ecr_storage(
     ctx: &Context,
     ns: &Namespace,
-) -> anyhow::Result<(Storage, Option<(Remote, String)>)> {
+) -> anyhow::Result<(Storage, Option<(Remote, String)>, Option<SampleImage>)> {
     let client = ctx.pool.client(&ns.registry)?;
     let repos = match (ecr::parse_host(&ns.registry), ctx.pool.ecr()) {
         (Some(host), Some(api)) => api.list_repositories(&host, &ns.path).await?,
@@ -434,6 +449,7 @@ async fn ecr_storage(
     let mut seen = HashSet::new();
     let (mut total, mut images) = (0u64, 0usize);
     let mut sample = None;
+    let mut scan_sample: Option<SampleImage> = None;
     for repo in repos {
         let remote = Remote {
             client: client.clone(),
@@ -441,10 +457,32 @@ async fn ecr_storage(
         };
         let r = Repo::Remote(remote.clone());
         for tag in r.tags().await.unwrap_or_default() {
+            let top = remote.get_manifest(&tag).await?;
             if sample.is_none() {
                 sample = Some((remote.clone(), tag.clone()));
+                // The image whose scan findings the feature table shows; ECR
+                // scans the platform images of an index.
+                let platforms =
+                    match media::parse(top.digest.as_str(), &top.media_type, &top.bytes)? {
+                        Parsed::Index(children) => children
+                            .into_iter()
+                            .map(|c| {
+                                let p = c
+                                    .platform
+                                    .map(|p| p.to_string())
+                                    .unwrap_or_else(|| "unknown".into());
+                                (p, c.digest.to_string())
+                            })
+                            .collect(),
+                        Parsed::Image { .. } => Vec::new(),
+                    };
+                scan_sample = Some(SampleImage {
+                    repository: repo.clone(),
+                    tag: tag.clone(),
+                    platforms,
+                });
             }
-            let mut stack = vec![remote.get_manifest(&tag).await?];
+            let mut stack = vec![top];
             images += 1;
             while let Some(m) = stack.pop() {
                 match media::parse(m.digest.as_str(), &m.media_type, &m.bytes)? {
@@ -471,6 +509,7 @@ async fn ecr_storage(
             source: "ECR manifests (unique blobs)".into(),
         },
         sample,
+        scan_sample,
     ))
 }
 
@@ -605,13 +644,21 @@ pub async fn compare(ctx: &Context, a: &CompareArgs) -> anyhow::Result<()> {
         None
     };
     // 2. Storage from the user's real repositories.
-    let (ecr_storage, ecr_sample) = match &ecr_ns {
-        Some(ns) => {
-            let (s, sample) = ecr_storage(ctx, ns).await?;
-            (Some(s), sample)
-        }
-        None => (None, None),
+    let (ecr_storage, ecr_sample, scan_sample) = match &ecr_ns {
+        Some(ns) => match ecr_storage(ctx, ns).await {
+            Ok((s, sample, scan)) => (Some(s), sample, scan),
+            // The other tables and the feature table still say what they can.
+            Err(e) => {
+                ctx.printer.note(&format!(
+                    "ECR storage unknown (the cost uses Docker Hub's sizes): {e:#}"
+                ));
+                (None, None, None)
+            }
+        },
+        None => (None, None, None),
     };
+    let hub_tags = hub_storage.as_ref().map(|s| s.images);
+    let ecr_tags = ecr_storage.as_ref().map(|s| s.images);
     let storage = match (ecr_storage, hub_storage) {
         (Some(e), _) if e.images > 0 => Some(e),
         (_, Some(h)) => Some(h),
@@ -639,8 +686,20 @@ pub async fn compare(ctx: &Context, a: &CompareArgs) -> anyhow::Result<()> {
         Some(ns) => Some(side(ecr_sample, &ns.registry, a).await?),
         None => None,
     };
+    // 4. Features, read live (Hub API, ECR API, HEADs: no pull).
+    let gathered = features::gather(
+        ctx,
+        hub_ns.as_ref(),
+        ecr_ns.as_ref().zip(ecr_host.as_ref()),
+        hub_tags,
+        ecr_tags,
+        scan_sample.as_ref(),
+    )
+    .await?;
+    let feature_rows = gathered.rows(&prices);
+    let risks = gathered.risks(&prices);
     let plans = hub_plans(&prices, a.seats);
-    let verdict = verdict(
+    let mut verdict = verdict(
         &prices,
         hub_rl.as_ref(),
         ecr_cost.as_ref(),
@@ -648,6 +707,10 @@ pub async fn compare(ctx: &Context, a: &CompareArgs) -> anyhow::Result<()> {
         ecr_side.as_ref(),
         a,
     );
+    if !risks.is_empty() {
+        let list: Vec<&str> = risks.iter().map(|r| r.message.as_str()).collect();
+        verdict += &format!("; risks: {}", list.join("; "));
+    }
     let out = CompareOut {
         prices_as_of: prices.as_of.clone(),
         hub_identity: if hub_ns.is_some() {
@@ -657,6 +720,8 @@ pub async fn compare(ctx: &Context, a: &CompareArgs) -> anyhow::Result<()> {
         },
         hub_ratelimit: hub_rl,
         ecr_region: ecr_host.map(|h| h.region),
+        features: feature_rows,
+        risks,
         storage,
         pulls_per_month: a.pulls_per_month,
         egress,
@@ -666,7 +731,8 @@ pub async fn compare(ctx: &Context, a: &CompareArgs) -> anyhow::Result<()> {
         ecr: ecr_side,
         verdict,
     };
-    ctx.printer.result(&out, || render_compare(&out, &prices));
+    ctx.printer
+        .result(&out, || render_compare(&out, &prices, &ctx.printer));
     Ok(())
 }
 
@@ -728,7 +794,7 @@ fn verdict(
     parts.join("; ")
 }
 
-fn render_compare(o: &CompareOut, prices: &Prices) -> String {
+fn render_compare(o: &CompareOut, prices: &Prices, p: &Printer) -> String {
     let price_src = format!("price file {}", prices.as_of);
     let mut s = String::new();
     // 1. Rate limits.
@@ -776,7 +842,7 @@ fn render_compare(o: &CompareOut, prices: &Prices) -> String {
         o.ecr_region.clone().unwrap_or_else(|| "-".into()),
         "registry host".into(),
     ]);
-    s += &format!("{t}\n");
+    s += &format!("{}\n", p.table(&t));
     // 2. Cost.
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
@@ -845,7 +911,7 @@ fn render_compare(o: &CompareOut, prices: &Prices) -> String {
         ),
         price_src.clone(),
     ]);
-    s += &format!("{t}\n");
+    s += &format!("{}\n", p.table(&t));
     // 3. Latency and throughput.
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
@@ -908,7 +974,8 @@ fn render_compare(o: &CompareOut, prices: &Prices) -> String {
         sample(&o.ecr),
         "-".into(),
     ]);
-    s += &format!("{t}\n");
+    s += &format!("{}\n", p.table(&t));
+    s += &format!("{}\n", features::render(&o.features, p));
     s += &format!("Verdict: {}\n", o.verdict);
     s
 }

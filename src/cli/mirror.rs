@@ -23,7 +23,7 @@ use crossdock::types::Platform;
 
 use super::output::bytes;
 use super::progress::{Phase, Progress};
-use super::{Context, Reported, UsageError};
+use super::{Context, Printer, Reported, UsageError};
 
 /// Tag selection flags.
 #[derive(Debug, clap::Args)]
@@ -327,7 +327,8 @@ async fn execute(ctx: &Context, plan: Plan<'_>) -> anyhow::Result<()> {
         hosts: host_stats(ctx),
         results,
     };
-    ctx.printer.result(&summary, || render(&summary, &prices));
+    ctx.printer
+        .result(&summary, || render(&summary, &prices, &ctx.printer));
     if summary.failed > 0 || summary.skipped > 0 {
         let list: Vec<String> = summary
             .results
@@ -366,7 +367,7 @@ fn hub_pulls(ctx: &Context) -> u64 {
         .unwrap_or(0)
 }
 
-fn render(s: &RunSummary, prices: &Prices) -> String {
+fn render(s: &RunSummary, prices: &Prices, printer: &Printer) -> String {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
     t.set_header(["source", "destination", "status", "digest", "bytes", "note"]);
@@ -387,7 +388,7 @@ fn render(s: &RunSummary, prices: &Prices) -> String {
             r.error.clone().unwrap_or_default(),
         ]);
     }
-    let mut out = format!("{t}\n");
+    let mut out = format!("{}\n", printer.table(&t));
     if s.dry_run {
         out += &format!(
             "Plan{}: {} repositories, {} images: {} to copy, {} unchanged; {} to move after de-duplication; {} Docker Hub pulls; ECR storage ≈ {:.2} {}/month (prices as of {})\n",
@@ -547,7 +548,8 @@ pub async fn diff_cmd(ctx: &Context, a: &DiffArgs) -> anyhow::Result<()> {
             ]);
         }
         format!(
-            "{t}\n{} → {}: {} same, {} missing, {} different, {} extra{}",
+            "{}\n{} → {}: {} same, {} missing, {} different, {} extra{}",
+            ctx.printer.table(&t),
             out.source,
             out.destination,
             out.same,

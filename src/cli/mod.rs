@@ -5,6 +5,7 @@
 
 mod chart;
 mod copy;
+mod features;
 mod inspect;
 mod ls;
 mod measure;
@@ -61,7 +62,7 @@ pub struct GlobalArgs {
     /// Config file with per-registry settings [default: ~/.config/crossdock/config.toml]
     #[arg(long, global = true, env = "CROSSDOCK_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Output format: human-readable text or one JSON object on stdout
+    /// Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Text)]
     output: OutputFormat,
     /// Print nothing but errors (and the JSON result with --output json)
@@ -97,6 +98,8 @@ pub enum OutputFormat {
     Text,
     /// One JSON object on stdout.
     Json,
+    /// Text with every table as a GitHub-flavoured Markdown table (for a migration plan or a pull request).
+    Markdown,
 }
 
 /// Progress display.

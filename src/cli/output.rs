@@ -1,10 +1,12 @@
-//! Where output goes: results on stdout (text or one JSON object), progress
-//! and notes on stderr, nothing but errors with `--quiet`; plus byte and
-//! duration formatting and completion-script generation.
+//! Where output goes: results on stdout (text, one JSON object, or text with
+//! GitHub-flavoured Markdown tables), progress and notes on stderr, nothing
+//! but errors with `--quiet`; plus table, byte and duration formatting and
+//! completion-script generation.
 
 use std::io::IsTerminal;
 
 use clap::CommandFactory;
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use serde::Serialize;
 
 use super::{Cli, OutputFormat, ProgressMode};
@@ -53,6 +55,31 @@ impl Printer {
         self.format == OutputFormat::Json
     }
 
+    /// Whether tables are Markdown.
+    pub fn markdown(&self) -> bool {
+        self.format == OutputFormat::Markdown
+    }
+
+    /// A table as this output shows it: box drawing for text, GitHub-flavoured
+    /// Markdown with `--output markdown`.
+    pub fn table(&self, t: &Table) -> String {
+        if self.markdown() {
+            // blank lines around: a table must not run into a paragraph
+            format!("\n{}", markdown(t))
+        } else {
+            t.to_string()
+        }
+    }
+
+    /// Text that is not a table (a terminal chart): as is, or fenced in Markdown.
+    pub fn preformatted(&self, s: &str) -> String {
+        if self.markdown() {
+            format!("```text\n{}\n```\n", s.trim_end())
+        } else {
+            s.to_string()
+        }
+    }
+
     /// Prints the JSON result (json mode) or the text (text mode, unless quiet).
     pub fn result<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) {
         if self.json() {
@@ -62,8 +89,13 @@ impl Printer {
             }
         } else if !self.quiet {
             let t = text();
+            let t = if self.markdown() {
+                t.trim()
+            } else {
+                t.trim_end()
+            };
             if !t.is_empty() {
-                stdout_line(t.trim_end());
+                stdout_line(t);
             }
         }
     }
@@ -74,6 +106,53 @@ impl Printer {
             eprintln!("{msg}");
         }
     }
+}
+
+/// A new table in the house style.
+pub fn table() -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t
+}
+
+/// One Markdown table cell: pipes escaped, line breaks as `<br>`.
+fn md_cell(s: &str) -> String {
+    let s = s.trim().replace('\\', "\\\\").replace('|', "\\|");
+    let s = s.replace("\r\n", "\n").replace('\n', "<br>");
+    if s.is_empty() {
+        " ".into()
+    } else {
+        s
+    }
+}
+
+/// A table as GitHub-flavoured Markdown (header, `---` separator, rows).
+pub fn markdown(t: &Table) -> String {
+    let cells = |r: &comfy_table::Row| -> Vec<String> {
+        r.cell_iter().map(|c| md_cell(&c.content())).collect()
+    };
+    let rows: Vec<Vec<String>> = t.row_iter().map(cells).collect();
+    let header = t
+        .header()
+        .map(cells)
+        .unwrap_or_else(|| vec![" ".to_string(); rows.iter().map(Vec::len).max().unwrap_or(1)]);
+    let width = rows
+        .iter()
+        .map(Vec::len)
+        .chain([header.len()])
+        .max()
+        .unwrap_or(1);
+    let line = |r: &[String]| -> String {
+        let mut v: Vec<String> = r.to_vec();
+        v.resize(width, " ".into());
+        format!("| {} |\n", v.join(" | "))
+    };
+    let mut out = line(&header);
+    out += &format!("|{}\n", "---|".repeat(width));
+    for r in &rows {
+        out += &line(r);
+    }
+    out
 }
 
 /// Writes a line to stdout; a closed pipe (`crossdock ls | head`) is not an error.
@@ -115,5 +194,17 @@ mod tests {
         assert_eq!(bytes(1023), "1023 B");
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(bytes(64 * 1024 * 1024), "64.0 MiB");
+    }
+
+    #[test]
+    fn markdown_tables_escape_pipes_and_newlines() {
+        let mut t = table();
+        t.set_header(["feature", "Docker Hub"]);
+        t.add_row(["a|b", "one\ntwo"]);
+        t.add_row(["", "x"]);
+        assert_eq!(
+            markdown(&t),
+            "| feature | Docker Hub |\n|---|---|\n| a\\|b | one<br>two |\n|   | x |\n"
+        );
     }
 }

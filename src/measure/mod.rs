@@ -5,6 +5,7 @@
 //! a throughput sample, whose pulls are counted and reported.
 
 pub mod cost;
+pub mod features;
 pub mod stats;
 
 use std::time::{Duration, Instant};

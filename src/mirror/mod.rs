@@ -173,6 +173,11 @@ impl<'a> Lister<'a> {
         Ok(Lister { pool, hub })
     }
 
+    /// The Hub API client, when listing Docker Hub (same login as the listing).
+    pub fn hub_api(&self) -> Option<&HubApi> {
+        self.hub.as_ref()
+    }
+
     /// Repository paths under a namespace (a Hub repository lists itself).
     pub async fn repositories(&self, ns: &Namespace) -> Result<Vec<String>> {
         if ns.is_hub_repository() {

@@ -2,7 +2,9 @@
 //! password with `GetAuthorizationToken` through the AWS default credential
 //! chain (`aws-config`: env, profiles, SSO, web identity, instance and
 //! container roles; `AWS_ENDPOINT_URL_ECR` / `AWS_ENDPOINT_URL` honoured), and
-//! creates repositories with the user's settings. `aws-sdk-*` is used here
+//! creates repositories with the user's settings, and reads the registry facts
+//! `compare` shows (policies, scanning, replication, cache rules, findings,
+//! caller identity). `aws-sdk-*` is used here
 //! and nowhere else.
 
 use std::collections::{BTreeMap, HashMap};
@@ -14,7 +16,7 @@ use aws_sdk_ecr::types::{
     ImageTagMutabilityExclusionFilter, ImageTagMutabilityExclusionFilterType, Tag,
 };
 use base64::Engine as _;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use crate::error::{Error, Result};
@@ -438,6 +440,569 @@ impl Ecr {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Read-only facts about a registry, for `compare`'s feature table. Each call
+// fails with an [`ApiGap`] that says why the fact is unknown (denied, not
+// implemented by the API at hand, or another failure) instead of guessing.
+// ---------------------------------------------------------------------------
+
+/// Why an ECR API call gave no answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GapKind {
+    /// The caller lacks the IAM permission (403, `AccessDenied*`).
+    Denied,
+    /// The API has no handler for the action (HTTP 501, or a 404/500 without
+    /// any AWS error code: an implemented action always names its error).
+    NotImplemented,
+    /// Credentials are missing or were refused.
+    NoCredentials,
+    /// Any other failure (network, throttling after retries, server fault).
+    Failed,
+}
+
+/// An ECR (or STS) API call that gave no answer, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApiGap {
+    /// The API operation (`GetRepositoryPolicy`).
+    pub operation: &'static str,
+    /// Why it failed, classified.
+    pub kind: GapKind,
+    /// The error as the API (or the SDK) put it, one line.
+    pub detail: String,
+}
+
+impl std::fmt::Display for ApiGap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            GapKind::Denied => write!(
+                f,
+                "{} not permitted for this identity (needs ecr:{} or equivalent)",
+                self.operation, self.operation
+            ),
+            GapKind::NotImplemented => write!(
+                f,
+                "{} not implemented by the registry API ({})",
+                self.operation, self.detail
+            ),
+            GapKind::NoCredentials => {
+                write!(
+                    f,
+                    "{}: no usable AWS credentials ({})",
+                    self.operation, self.detail
+                )
+            }
+            GapKind::Failed => write!(f, "{} failed: {}", self.operation, self.detail),
+        }
+    }
+}
+
+/// Classifies an SDK error by its AWS error code and HTTP status (never by
+/// the message text).
+fn gap<E>(
+    operation: &'static str,
+    e: aws_sdk_ecr::error::SdkError<E, aws_sdk_ecr::config::http::HttpResponse>,
+) -> ApiGap
+where
+    E: aws_sdk_ecr::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    use aws_sdk_ecr::error::ProvideErrorMetadata as _;
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    let code = e.code().map(str::to_string);
+    let kind = match (status, code.as_deref()) {
+        (_, Some(c)) if c.starts_with("AccessDenied") => GapKind::Denied,
+        (Some(403), _) => GapKind::Denied,
+        (_, Some("UnrecognizedClientException" | "InvalidSignatureException"))
+        | (_, Some("ExpiredTokenException" | "InvalidClientTokenId")) => GapKind::NoCredentials,
+        (_, Some("NotImplemented" | "UnknownOperationException")) | (Some(501), _) => {
+            GapKind::NotImplemented
+        }
+        (Some(404 | 500), None) => GapKind::NotImplemented,
+        (None, _) if matches!(e, aws_sdk_ecr::error::SdkError::ConstructionFailure(_)) => {
+            GapKind::NoCredentials
+        }
+        _ => GapKind::Failed,
+    };
+    let detail = match (status, &code) {
+        (Some(s), Some(c)) => format!("HTTP {s} {c}"),
+        (Some(s), None) => format!("HTTP {s} without an AWS error code"),
+        _ => match aws_error(operation, e) {
+            Error::Aws { detail, .. } => detail,
+            other => other.to_string(),
+        },
+    };
+    ApiGap {
+        operation,
+        kind,
+        detail,
+    }
+}
+
+/// A fact, or why it is unknown.
+pub type Fact<T> = std::result::Result<T, ApiGap>;
+
+/// Who the AWS credentials belong to (`sts:GetCallerIdentity`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CallerIdentity {
+    /// Account id.
+    pub account: String,
+    /// The principal's ARN (user, role session).
+    pub arn: String,
+}
+
+/// A repository's settings as `DescribeRepositories` reports them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RepoFacts {
+    /// Repository name.
+    pub name: String,
+    /// `MUTABLE`, `IMMUTABLE`, `*_WITH_EXCLUSION` as ECR spells it.
+    pub tag_mutability: String,
+    /// Number of mutability exclusion filters.
+    pub mutability_exclusions: usize,
+    /// Scan on push.
+    pub scan_on_push: bool,
+    /// `AES256` or `KMS` (`KMS_DSSE`), as ECR spells it.
+    pub encryption: String,
+    /// The KMS key, with KMS encryption.
+    pub kms_key: Option<String>,
+}
+
+impl RepoFacts {
+    /// Whether tags can be overwritten in general (the mode before exclusions).
+    pub fn immutable(&self) -> bool {
+        self.tag_mutability.starts_with("IMMUTABLE")
+    }
+}
+
+/// What a repository policy grants to everyone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exposure {
+    /// No policy, or no statement allowing `"Principal": "*"`.
+    Private,
+    /// An `Allow` statement for `"Principal": "*"` (or `{"AWS": "*"}`) without conditions: public.
+    Public,
+    /// `"Principal": "*"` allowed under conditions (org, VPC endpoint, source account…).
+    Conditional,
+}
+
+/// Reads a repository policy document: does it allow `*` (everyone)?
+/// An unreadable document is an error, not a guess.
+pub fn policy_exposure(text: &str) -> std::result::Result<Exposure, String> {
+    let doc: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("policy is not JSON: {e}"))?;
+    let statements = match &doc["Statement"] {
+        serde_json::Value::Array(a) => a.clone(),
+        serde_json::Value::Object(_) => vec![doc["Statement"].clone()],
+        _ => return Ok(Exposure::Private),
+    };
+    let star = |v: &serde_json::Value| -> bool {
+        match v {
+            serde_json::Value::String(s) => s == "*",
+            serde_json::Value::Array(a) => a.iter().any(|x| x.as_str() == Some("*")),
+            _ => false,
+        }
+    };
+    let mut out = Exposure::Private;
+    for st in &statements {
+        if st["Effect"].as_str() != Some("Allow") {
+            continue;
+        }
+        let p = &st["Principal"];
+        let everyone = star(p) || p.get("AWS").is_some_and(star);
+        if !everyone {
+            continue;
+        }
+        let conditional = st
+            .get("Condition")
+            .is_some_and(|c| c.as_object().is_some_and(|o| !o.is_empty()));
+        if !conditional {
+            return Ok(Exposure::Public);
+        }
+        out = Exposure::Conditional;
+    }
+    Ok(out)
+}
+
+/// The registry's scanning configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RegistryScanning {
+    /// `BASIC` or `ENHANCED`.
+    pub scan_type: String,
+    /// Scanning rules (`SCAN_ON_PUSH`, `CONTINUOUS_SCAN` with repository filters).
+    pub rules: Vec<String>,
+}
+
+/// One replication destination.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReplicationTarget {
+    /// Destination region.
+    pub region: String,
+    /// Destination registry (account).
+    pub registry_id: String,
+}
+
+/// A pull-through cache rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CacheRule {
+    /// ECR repository prefix the cache serves.
+    pub prefix: String,
+    /// Upstream registry URL (`registry-1.docker.io`).
+    pub upstream_url: String,
+    /// Whether the upstream is Docker Hub.
+    pub docker_hub: bool,
+}
+
+/// The latest scan of one image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum ScanOutcome {
+    /// A scan result: its status and the count of findings per severity.
+    Scanned {
+        /// `COMPLETE`, `IN_PROGRESS`, `FAILED`, … as ECR spells it.
+        status: String,
+        /// Severity (`CRITICAL`, `HIGH`, …) → count, highest first.
+        severities: Vec<(String, u64)>,
+        /// When the scan completed (RFC 3339), if it did.
+        completed_at: Option<String>,
+    },
+    /// The image was never scanned.
+    NoScan,
+    /// The ECR API does not know the image (pushed, but not visible to the API).
+    NotFound,
+}
+
+/// The `/v2` token as `GetAuthorizationToken` hands it out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TokenFacts {
+    /// `expiresAt` (RFC 3339) as the API returned it.
+    pub expires_at: Option<String>,
+    /// Seconds from now until then (negative: already past).
+    pub expires_in_s: Option<i64>,
+}
+
+const SEVERITY_ORDER: [&str; 7] = [
+    "CRITICAL",
+    "HIGH",
+    "MEDIUM",
+    "LOW",
+    "INFORMATIONAL",
+    "UNDEFINED",
+    "UNTRIAGED",
+];
+
+fn rfc3339(t: &aws_sdk_ecr::primitives::DateTime) -> Option<String> {
+    t.fmt(aws_sdk_ecr::primitives::DateTimeFormat::DateTime)
+        .ok()
+}
+
+impl Ecr {
+    /// `sts:GetCallerIdentity`: who the AWS credentials are.
+    pub async fn caller_identity(&self, region: &str) -> Fact<CallerIdentity> {
+        let cfg = self.sdk_config(region).await;
+        let out = aws_sdk_sts::Client::new(&cfg)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| {
+                use aws_sdk_sts::error::ProvideErrorMetadata as _;
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                let kind = match (status, e.code()) {
+                    (_, Some(c)) if c.starts_with("AccessDenied") => GapKind::Denied,
+                    (Some(403), _) | (_, Some("InvalidClientTokenId" | "ExpiredToken")) => {
+                        GapKind::NoCredentials
+                    }
+                    (Some(404 | 500 | 501), None) => GapKind::NotImplemented,
+                    (None, _) => GapKind::NoCredentials,
+                    _ => GapKind::Failed,
+                };
+                let detail = match aws_error("GetCallerIdentity", e) {
+                    Error::Aws { detail, .. } => detail,
+                    other => other.to_string(),
+                };
+                ApiGap {
+                    operation: "GetCallerIdentity",
+                    kind,
+                    detail,
+                }
+            })?;
+        Ok(CallerIdentity {
+            account: out.account().unwrap_or_default().to_string(),
+            arn: out.arn().unwrap_or_default().to_string(),
+        })
+    }
+
+    /// When the `/v2` token from `GetAuthorizationToken` expires (as returned,
+    /// even when already past).
+    pub async fn token_facts(&self, host: &EcrHost) -> Fact<TokenFacts> {
+        let out = self
+            .client(&host.region)
+            .await
+            .get_authorization_token()
+            .send()
+            .await
+            .map_err(|e| gap("GetAuthorizationToken", e))?;
+        let at = out
+            .authorization_data()
+            .first()
+            .and_then(|d| d.expires_at());
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        Ok(TokenFacts {
+            expires_at: at.and_then(rfc3339),
+            expires_in_s: at.map(|t| t.secs().saturating_sub(now)),
+        })
+    }
+
+    /// Settings of every repository under `prefix` (`DescribeRepositories`, paginated).
+    pub async fn repository_facts(&self, host: &EcrHost, prefix: &str) -> Fact<Vec<RepoFacts>> {
+        let client = self.client(&host.region).await;
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..10_000 {
+            let page = client
+                .describe_repositories()
+                .registry_id(&host.account)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| gap("DescribeRepositories", e))?;
+            for r in page.repositories() {
+                let Some(name) = r.repository_name() else {
+                    continue;
+                };
+                if !(prefix.is_empty() || name == prefix || name.starts_with(&format!("{prefix}/")))
+                {
+                    continue;
+                }
+                let enc = r.encryption_configuration();
+                out.push(RepoFacts {
+                    name: name.to_string(),
+                    tag_mutability: r
+                        .image_tag_mutability()
+                        .map(|m| m.as_str().to_string())
+                        .unwrap_or_else(|| "MUTABLE".into()),
+                    mutability_exclusions: r.image_tag_mutability_exclusion_filters().len(),
+                    scan_on_push: r
+                        .image_scanning_configuration()
+                        .is_some_and(|c| c.scan_on_push()),
+                    encryption: enc
+                        .map(|c| c.encryption_type().as_str().to_string())
+                        .unwrap_or_else(|| "AES256".into()),
+                    kms_key: enc.and_then(|c| c.kms_key()).map(str::to_string),
+                });
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// The repository policy's exposure (`GetRepositoryPolicy`; no policy = private).
+    pub async fn repository_exposure(&self, host: &EcrHost, name: &str) -> Fact<Exposure> {
+        let res = self
+            .client(&host.region)
+            .await
+            .get_repository_policy()
+            .registry_id(&host.account)
+            .repository_name(name)
+            .send()
+            .await;
+        match res {
+            Ok(out) => {
+                policy_exposure(out.policy_text().unwrap_or("{}")).map_err(|detail| ApiGap {
+                    operation: "GetRepositoryPolicy",
+                    kind: GapKind::Failed,
+                    detail,
+                })
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_repository_policy_not_found_exception()) =>
+            {
+                Ok(Exposure::Private)
+            }
+            Err(e) => Err(gap("GetRepositoryPolicy", e)),
+        }
+    }
+
+    /// Whether a repository has a lifecycle policy (`GetLifecyclePolicy`).
+    pub async fn has_lifecycle_policy(&self, host: &EcrHost, name: &str) -> Fact<bool> {
+        let res = self
+            .client(&host.region)
+            .await
+            .get_lifecycle_policy()
+            .registry_id(&host.account)
+            .repository_name(name)
+            .send()
+            .await;
+        match res {
+            Ok(out) => Ok(out.lifecycle_policy_text().is_some_and(|t| !t.is_empty())),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_lifecycle_policy_not_found_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(gap("GetLifecyclePolicy", e)),
+        }
+    }
+
+    /// The registry's scanning configuration (`GetRegistryScanningConfiguration`).
+    pub async fn registry_scanning(&self, host: &EcrHost) -> Fact<RegistryScanning> {
+        let out = self
+            .client(&host.region)
+            .await
+            .get_registry_scanning_configuration()
+            .send()
+            .await
+            .map_err(|e| gap("GetRegistryScanningConfiguration", e))?;
+        let cfg = out.scanning_configuration();
+        Ok(RegistryScanning {
+            scan_type: cfg
+                .and_then(|c| c.scan_type())
+                .map(|t| t.as_str().to_string())
+                .unwrap_or_else(|| "BASIC".into()),
+            rules: cfg
+                .map(|c| {
+                    c.rules()
+                        .iter()
+                        .map(|r| {
+                            let filters: Vec<&str> =
+                                r.repository_filters().iter().map(|f| f.filter()).collect();
+                            format!("{} {}", r.scan_frequency().as_str(), filters.join(","))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Replication destinations of the registry (`DescribeRegistry`).
+    pub async fn replication(&self, host: &EcrHost) -> Fact<Vec<ReplicationTarget>> {
+        let out = self
+            .client(&host.region)
+            .await
+            .describe_registry()
+            .send()
+            .await
+            .map_err(|e| gap("DescribeRegistry", e))?;
+        Ok(out
+            .replication_configuration()
+            .map(|c| {
+                c.rules()
+                    .iter()
+                    .flat_map(|r| r.destinations())
+                    .map(|d| ReplicationTarget {
+                        region: d.region().to_string(),
+                        registry_id: d.registry_id().to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Pull-through cache rules (`DescribePullThroughCacheRules`).
+    pub async fn cache_rules(&self, host: &EcrHost) -> Fact<Vec<CacheRule>> {
+        let out = self
+            .client(&host.region)
+            .await
+            .describe_pull_through_cache_rules()
+            .registry_id(&host.account)
+            .send()
+            .await
+            .map_err(|e| gap("DescribePullThroughCacheRules", e))?;
+        Ok(out
+            .pull_through_cache_rules()
+            .iter()
+            .map(|r| {
+                let url = r.upstream_registry_url().unwrap_or_default().to_string();
+                CacheRule {
+                    prefix: r.ecr_repository_prefix().unwrap_or_default().to_string(),
+                    docker_hub: matches!(
+                        r.upstream_registry(),
+                        Some(aws_sdk_ecr::types::UpstreamRegistry::DockerHub)
+                    ) || url == "registry-1.docker.io",
+                    upstream_url: url,
+                }
+            })
+            .collect())
+    }
+
+    /// The latest scan findings of `repo` at `tag` or `digest`
+    /// (`DescribeImageScanFindings`; "never scanned" is an outcome, not an error).
+    pub async fn scan_findings(
+        &self,
+        host: &EcrHost,
+        repo: &str,
+        tag: Option<&str>,
+        digest: Option<&str>,
+    ) -> Fact<ScanOutcome> {
+        let id = aws_sdk_ecr::types::ImageIdentifier::builder()
+            .set_image_tag(tag.map(str::to_string))
+            .set_image_digest(digest.map(str::to_string))
+            .build();
+        let res = self
+            .client(&host.region)
+            .await
+            .describe_image_scan_findings()
+            .registry_id(&host.account)
+            .repository_name(repo)
+            .image_id(id)
+            .max_results(1)
+            .send()
+            .await;
+        let out = match res {
+            Ok(o) => o,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_scan_not_found_exception()) =>
+            {
+                return Ok(ScanOutcome::NoScan)
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_image_not_found_exception()) =>
+            {
+                return Ok(ScanOutcome::NotFound)
+            }
+            Err(e) => return Err(gap("DescribeImageScanFindings", e)),
+        };
+        let findings = out.image_scan_findings();
+        let mut severities: Vec<(String, u64)> = findings
+            .and_then(|f| f.finding_severity_counts())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.as_str().to_string(), u64::try_from(*v).unwrap_or(0)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let rank = |s: &str| {
+            SEVERITY_ORDER
+                .iter()
+                .position(|x| *x == s)
+                .unwrap_or(SEVERITY_ORDER.len())
+        };
+        severities.sort_by(|a, b| rank(&a.0).cmp(&rank(&b.0)).then(a.0.cmp(&b.0)));
+        Ok(ScanOutcome::Scanned {
+            status: out
+                .image_scan_status()
+                .and_then(|s| s.status())
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|| "UNKNOWN".into()),
+            severities,
+            completed_at: findings
+                .and_then(|f| f.image_scan_completed_at())
+                .and_then(rfc3339),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,6 +1027,43 @@ mod tests {
         ] {
             assert!(parse_host(no).is_none(), "{no}");
         }
+    }
+
+    #[test]
+    fn policies_granting_everyone_are_public_unless_conditioned() {
+        let st = |extra: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"ecr:BatchGetImage"{extra}}}]}}"#
+            )
+        };
+        assert_eq!(
+            policy_exposure(&st(r#","Principal":"*""#)),
+            Ok(Exposure::Public)
+        );
+        assert_eq!(
+            policy_exposure(&st(r#","Principal":{"AWS":["arn:aws:iam::1:root","*"]}"#)),
+            Ok(Exposure::Public)
+        );
+        assert_eq!(
+            policy_exposure(&st(
+                r#","Principal":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}"#
+            )),
+            Ok(Exposure::Conditional)
+        );
+        assert_eq!(
+            policy_exposure(&st(r#","Principal":{"AWS":"arn:aws:iam::1:root"}"#)),
+            Ok(Exposure::Private)
+        );
+        // A single statement object, and Deny, are read too.
+        assert_eq!(
+            policy_exposure(r#"{"Statement":{"Effect":"Deny","Principal":"*","Action":"*"}}"#),
+            Ok(Exposure::Private)
+        );
+        assert_eq!(
+            policy_exposure(r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*"}}"#),
+            Ok(Exposure::Public)
+        );
+        assert!(policy_exposure("not json").is_err());
     }
 
     #[test]

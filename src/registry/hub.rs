@@ -2,7 +2,9 @@
 //! namespace and tags of a repository, paginated, with Hub's own rate limit
 //! (`429` + `X-Retry-After`, a Unix time). The registry has no `_catalog` on
 //! Hub, so listing goes through here; tag results carry digests, platforms
-//! and sizes, which lets planning skip registry requests entirely. Also the
+//! and sizes, which lets planning skip registry requests entirely. Also one
+//! repository's record (`is_private`) and how the identity in use
+//! authenticates (`HubAuth`, from the credential's documented formats); and the
 //! registry's pull-limit policy ([`HubPullLimit`]): which 429s are the pull
 //! limit rather than a throttle.
 
@@ -29,6 +31,53 @@ pub struct HubRepo {
     pub name: String,
     /// Last push, RFC 3339.
     pub last_updated: Option<String>,
+    /// Private repository (the Hub API's `is_private`); private repositories
+    /// are listed only to callers allowed to see them.
+    #[serde(default)]
+    pub is_private: Option<bool>,
+}
+
+/// How the Docker Hub identity in use authenticates (never the secret).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HubAuth {
+    /// No credentials.
+    Anonymous,
+    /// A personal access token (Docker's `dckr_pat_` format).
+    PersonalAccessToken,
+    /// An organization access token (`dckr_oat_`).
+    OrganizationAccessToken,
+    /// An OAuth2 identity (refresh) token stored by `docker login`.
+    IdentityToken,
+    /// A password, or a token in no format Docker documents.
+    Password,
+}
+
+impl HubAuth {
+    /// Classifies credentials by their documented formats.
+    pub fn of(c: Option<&Credential>) -> HubAuth {
+        match c {
+            None => HubAuth::Anonymous,
+            Some(c) if c.is_identity_token() => HubAuth::IdentityToken,
+            Some(c) if c.password.expose().starts_with("dckr_pat_") => HubAuth::PersonalAccessToken,
+            Some(c) if c.password.expose().starts_with("dckr_oat_") => {
+                HubAuth::OrganizationAccessToken
+            }
+            Some(_) => HubAuth::Password,
+        }
+    }
+}
+
+impl std::fmt::Display for HubAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HubAuth::Anonymous => "anonymous",
+            HubAuth::PersonalAccessToken => "personal access token",
+            HubAuth::OrganizationAccessToken => "organization access token",
+            HubAuth::IdentityToken => "identity token (docker login)",
+            HubAuth::Password => "password",
+        })
+    }
 }
 
 /// One platform image of a tag.
@@ -201,6 +250,10 @@ impl HubApi {
         url: &Url,
         what: &str,
     ) -> Result<Page<T>> {
+        self.get_json(url, what).await
+    }
+
+    async fn get_json<T: for<'de> Deserialize<'de>>(&self, url: &Url, what: &str) -> Result<T> {
         let gate = Backoff::default();
         let mut attempt = 0;
         loop {
@@ -296,6 +349,18 @@ impl HubApi {
         self.all(url, &format!("namespace {namespace}")).await
     }
 
+    /// One repository (`GET /v2/namespaces/{ns}/repositories/{repo}`).
+    pub async fn repository(&self, namespace: &str, repo: &str) -> Result<HubRepo> {
+        let url = self.url(&format!("/v2/namespaces/{namespace}/repositories/{repo}"))?;
+        let what = format!("repository {namespace}/{repo}");
+        self.get_json(&url, &what).await
+    }
+
+    /// Whether calls carry a login (private repositories are listed only then).
+    pub fn logged_in(&self) -> bool {
+        self.creds.is_some()
+    }
+
     /// Every tag of `namespace/repo`, newest first (as Hub orders them).
     pub async fn tags(&self, namespace: &str, repo: &str) -> Result<Vec<HubTag>> {
         let url = self.url(&format!(
@@ -318,6 +383,39 @@ mod tests {
             source: None,
             observed_at: 0,
         }
+    }
+
+    fn cred(user: &str, pass: &str) -> Credential {
+        Credential {
+            username: user.into(),
+            password: Secret::new(pass),
+            source: "test".into(),
+        }
+    }
+
+    #[test]
+    fn auth_kinds_from_documented_formats() {
+        assert_eq!(HubAuth::of(None), HubAuth::Anonymous);
+        assert_eq!(
+            HubAuth::of(Some(&cred("demo", "dckr_pat_abc"))),
+            HubAuth::PersonalAccessToken
+        );
+        assert_eq!(
+            HubAuth::of(Some(&cred("acme", "dckr_oat_abc"))),
+            HubAuth::OrganizationAccessToken
+        );
+        assert_eq!(
+            HubAuth::of(Some(&cred("<token>", "refresh"))),
+            HubAuth::IdentityToken
+        );
+        assert_eq!(
+            HubAuth::of(Some(&cred("demo", "hunter2"))),
+            HubAuth::Password
+        );
+        assert_eq!(
+            HubAuth::PersonalAccessToken.to_string(),
+            "personal access token"
+        );
     }
 
     #[test]

@@ -654,6 +654,28 @@ impl Ecr {
         )
     }
 
+    /// Calls the ECR API on moto and asserts it succeeded.
+    #[track_caller]
+    pub fn api_ok(&self, action: &str, body: serde_json::Value) -> serde_json::Value {
+        let (status, v) = self.api(action, body);
+        assert_eq!(status, 200, "{action}: {v}");
+        v
+    }
+
+    /// Configures the result moto returns for the next `DescribeImageScanFindings`
+    /// of a scanned image (moto's own API).
+    pub fn set_scan_findings(&self, result: serde_json::Value) {
+        let body = serde_json::json!({"results": [result], "region": "us-east-1"});
+        let (status, text) = http(
+            self.moto_port,
+            "POST",
+            "/moto-api/static/ecr/scan-finding-results",
+            &[("Content-Type", "application/json")],
+            &body.to_string(),
+        );
+        assert!((200..300).contains(&status), "moto API: {status} {text}");
+    }
+
     /// DescribeRepositories for one name (None when missing).
     pub fn repository(&self, name: &str) -> Option<serde_json::Value> {
         let (status, v) = self.api(
@@ -763,6 +785,18 @@ impl Hub {
             "",
         );
         assert_eq!(s, 200);
+    }
+
+    /// Marks a repository private (`is_private`) in the Hub API.
+    pub fn set_private(&self, repo: &str) {
+        let (s, body) = http(
+            self.api_port,
+            "POST",
+            &format!("/__private?repo={repo}"),
+            &[],
+            "",
+        );
+        assert_eq!(s, 200, "{body}");
     }
 
     /// Sets a tag's `last_updated` in the Hub API.

@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod copy;
 mod faults;
+mod features;
 mod measure;
 mod migrate;
 mod throttle;
