@@ -46,6 +46,10 @@ pub struct RegistryConfig {
     /// Seconds between free HEAD checks while waiting for a pull-rate window
     /// (default: the time one pull takes to come back, from the `w=` window).
     pub ratelimit_poll_s: Option<u64>,
+    /// Hash blobs in the client too when copying to this registry (it
+    /// verifies `?digest=` itself; this adds a second, client-side check).
+    #[serde(default)]
+    pub client_digest_check: bool,
     /// Requests per second per API action (`PutImage = 5`), overriding the
     /// documented ECR quotas of the prices file; any host may set them.
     #[serde(default)]

@@ -566,8 +566,13 @@ impl Copier {
                 }
                 self.reporter.blob_started(&b.digest, b.size);
                 let body = src.get_blob(&b.digest).await?;
-                let (verifying, failure) =
-                    Verifying::new(body, b.digest.clone(), b.size, self.reporter.clone());
+                let (verifying, failure) = Verifying::new(
+                    body,
+                    b.digest.clone(),
+                    b.size,
+                    self.reporter.clone(),
+                    !dst.verifies_blob_digests(),
+                );
                 match dst
                     .finish_upload(target, &b.digest, b.size, verifying.boxed())
                     .await

@@ -206,6 +206,17 @@ impl Repo {
         }
     }
 
+    /// Whether the destination checks a blob's digest itself when the upload
+    /// closes (a registry does: `?digest=`, refused with `DIGEST_INVALID`), so
+    /// the client need not hash the bytes on the way. A layout does not;
+    /// `client_digest_check = true` in a registry's config hashes anyway.
+    pub fn verifies_blob_digests(&self) -> bool {
+        match self {
+            Repo::Remote(r) => !r.client.settings().client_digest_check,
+            Repo::Layout(_) => false,
+        }
+    }
+
     /// The registry client, for remotes.
     pub fn client(&self) -> Option<&Arc<client::RegistryClient>> {
         match self {

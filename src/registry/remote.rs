@@ -16,7 +16,7 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::registry::client::{status_error, RegistryClient, Req, Scope};
 use crate::registry::pulls::Grant;
-use crate::registry::response::read_limited;
+use crate::registry::response::{read_limited, ErrorCode};
 use crate::registry::{ByteStream, Manifest, ManifestHead, UploadTarget};
 use crate::types::media::{detect_media_type, MANIFEST_ACCEPT};
 use crate::types::Digest;
@@ -53,6 +53,20 @@ fn next_link(h: &HeaderMap) -> Option<String> {
                 .trim_end_matches('>')
                 .to_string()
         })
+}
+
+/// A registry that refused to commit an upload because the bytes do not hash
+/// to the digest (`DIGEST_INVALID`): the source sent corrupted content.
+fn refused_digest(e: Error, d: &Digest) -> Error {
+    match &e {
+        Error::Http { codes, .. } if codes.contains(&ErrorCode::DigestInvalid) => {
+            Error::DigestMismatch {
+                digest: d.to_string(),
+                detail: "the destination registry computed another digest for the bytes the source sent (DIGEST_INVALID), so it did not store them".into(),
+            }
+        }
+        _ => e,
+    }
 }
 
 fn with_digest(url: &Url, d: &Digest) -> Url {
@@ -367,9 +381,10 @@ impl Remote {
             )
             .await?;
         if !resp.status().is_success() {
-            return Err(
+            return Err(refused_digest(
                 status_error(&Method::PUT, &url, &self.what("blob", d.as_str()), resp).await,
-            );
+                d,
+            ));
         }
         Ok(())
     }
@@ -465,9 +480,10 @@ impl Remote {
             )
             .await?;
         if !resp.status().is_success() {
-            return Err(
+            return Err(refused_digest(
                 status_error(&Method::PUT, &put, &self.what("blob", d.as_str()), resp).await,
-            );
+                d,
+            ));
         }
         Ok(())
     }

@@ -119,6 +119,11 @@ impl DigestVerifier {
         }
     }
 
+    /// Counts bytes without hashing them (size checks only).
+    pub fn count(&mut self, n: usize) {
+        self.bytes = self.bytes.saturating_add(n as u64);
+    }
+
     /// Bytes seen so far.
     pub fn len(&self) -> u64 {
         self.bytes

@@ -213,6 +213,21 @@ fn corrupted_source_blob_is_refused_and_nothing_is_tagged() {
         ),
         Some(404)
     );
+    // The registry checked the digest above; a layout cannot, so the client
+    // hashes on the way there, with the same outcome.
+    let out = env.path().join("out-layout");
+    let r = env.crossdock(&[
+        "copy",
+        &format!("{}/c/src:1.0", a.addr()),
+        &format!("oci:{}:1.0", out.display()),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("does not match its digest"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.join("blobs/sha256").join(&layer[7..]).exists());
 }
 
 #[test]
