@@ -212,16 +212,16 @@ impl Copier {
         let platforms = job.platforms;
         let filtering = !platforms.is_empty();
 
-        // Cheap check first: HEADs only, no pull spent when nothing changed.
-        let head = src
-            .head_manifest(src_ref)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                what: format!("manifest {}", job.src_name),
-                detail: "no such tag or digest at the source".into(),
-            })?;
+        // Cheap check first: HEADs only (both at once), no pull spent when
+        // nothing changed.
+        let (head, dst_head) = tokio::join!(src.head_manifest(src_ref), dst.head_manifest(dst_ref));
+        let head = head?.ok_or_else(|| Error::NotFound {
+            what: format!("manifest {}", job.src_name),
+            detail: "no such tag or digest at the source".into(),
+        })?;
+        let dst_head = dst_head?;
         if let Some(sd) = &head.digest {
-            if let Some(dh) = dst.head_manifest(dst_ref).await? {
+            if let Some(dh) = &dst_head {
                 // Filtered: the destination index records what it was cut
                 // from (read from the destination: no source pull).
                 let same = if filtering {
@@ -351,27 +351,39 @@ impl Copier {
         }
 
         // Children by digest, then the root under its tag: the tag is last.
-        let n = plan.manifests.len();
-        let mut pushed = 0;
-        for (i, m) in plan.manifests.iter().enumerate() {
-            let is_root = i + 1 == n;
-            let reference = if is_root {
-                dst_ref.to_string()
-            } else {
-                m.digest.to_string()
-            };
-            // The tag may already hold exactly this root (a --platform rerun):
-            // leave it, so immutable repositories count it as present.
-            if is_root && reference != m.digest.as_str() {
-                if let Some(h) = dst.head_manifest(&reference).await? {
-                    if h.digest.as_ref() == Some(&m.digest) {
-                        continue;
-                    }
-                }
-            }
-            dst.put_manifest(&reference, m, is_root).await?;
+        // Image manifests name only blobs (all present now): they go in
+        // parallel; indexes follow in order, children before parents.
+        let Some((root_m, children)) = plan.manifests.split_last() else {
+            return Err(Error::Internal("a plan without manifests".into()));
+        };
+        let (leaves, nested): (Vec<&Manifest>, Vec<&Manifest>) = children
+            .iter()
+            .partition(|m| !media::is_index(&m.media_type));
+        let mut pushed = stream::iter(leaves)
+            .map(|m| async move {
+                dst.put_manifest(m.digest.as_str(), m, false).await?;
+                self.reporter.manifest_pushed(&m.digest, m.digest.as_str());
+                Ok::<_, Error>(())
+            })
+            .buffer_unordered(self.opts.jobs.max(1))
+            .try_fold(0usize, |n, ()| async move { Ok(n + 1) })
+            .await?;
+        for m in nested {
+            dst.put_manifest(m.digest.as_str(), m, false).await?;
             pushed += 1;
-            self.reporter.manifest_pushed(&m.digest, &reference);
+            self.reporter.manifest_pushed(&m.digest, m.digest.as_str());
+        }
+        // The tag may already hold exactly this root (a --platform rerun):
+        // leave it, so immutable repositories count it as present. The HEAD
+        // at the start says what the tag held.
+        let tag_holds_root = dst_ref != root_m.digest.as_str()
+            && dst_head
+                .as_ref()
+                .is_some_and(|h| h.digest.as_ref() == Some(&root_m.digest));
+        if !tag_holds_root {
+            dst.put_manifest(dst_ref, root_m, true).await?;
+            pushed += 1;
+            self.reporter.manifest_pushed(&root_m.digest, dst_ref);
         }
         tally.manifests = pushed;
         tally.manifests_skipped = plan.manifests_skipped;

@@ -15,6 +15,7 @@ use tokio::sync::OnceCell;
 use crate::copy::{Copier, CopyJob, CopyStatus};
 use crate::error::Error;
 use crate::mirror::Item;
+use crate::registry::client::Scope;
 use crate::registry::ecr::{self, Ensured};
 use crate::registry::{Pool, Remote, Repo};
 use crate::types::reference::DOCKER_HUB;
@@ -127,6 +128,9 @@ impl<'a> Runner<'a> {
 
     /// Runs every item, `images` at a time; results in plan order.
     pub async fn run(&self, items: &[Item]) -> Vec<ImageResult> {
+        if !self.opts.dry_run {
+            self.prefetch_tokens(items).await;
+        }
         let mut results: Vec<(usize, ImageResult)> = stream::iter(items.iter().enumerate())
             .map(|(i, it)| async move { (i, self.one(it).await) })
             .buffer_unordered(self.opts.images.max(1))
@@ -134,6 +138,32 @@ impl<'a> Runner<'a> {
             .await;
         results.sort_by_key(|(i, _)| *i);
         results.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// One token per registry for every repository of the run (pull at the
+    /// sources, push at the destinations), instead of one per repository.
+    async fn prefetch_tokens(&self, items: &[Item]) {
+        let mut wanted: HashMap<(String, bool), Vec<Scope>> = HashMap::new();
+        let mut seen = HashSet::new();
+        for it in items {
+            if seen.insert((it.src_registry.clone(), false, it.src_repo.clone())) {
+                wanted
+                    .entry((it.src_registry.clone(), false))
+                    .or_default()
+                    .push(Scope::pull(&it.src_repo));
+            }
+            if seen.insert((it.dst_registry.clone(), true, it.dst_repo.clone())) {
+                wanted
+                    .entry((it.dst_registry.clone(), true))
+                    .or_default()
+                    .extend([Scope::pull(&it.dst_repo), Scope::push(&it.dst_repo)]);
+            }
+        }
+        let jobs = wanted.into_iter().filter_map(|((registry, _), scopes)| {
+            let client = self.pool.client(&registry).ok()?;
+            Some(async move { client.prefetch_tokens(&scopes).await })
+        });
+        futures_util::future::join_all(jobs).await;
     }
 
     async fn ensure_repo(&self, it: &Item) -> Result<(), Error> {

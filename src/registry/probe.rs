@@ -1,6 +1,7 @@
 //! Timed probes of a registry for `bench` and `compare`: one unauthenticated
 //! `GET /v2/` (which also teaches the client the registry's challenge) and
-//! one fresh bearer-token fetch. Imports `error`, `registry::client`,
+//! one fresh bearer-token fetch; and the token prefetch of many scopes that a
+//! run over a namespace does once up front. Imports `error`, `registry::client`,
 //! `registry::auth`, `registry::response`, `registry::token`.
 
 use std::time::{Duration, Instant};
@@ -12,6 +13,9 @@ use crate::registry::auth::{parse_challenge, Challenge};
 use crate::registry::client::RegistryClient;
 use crate::registry::response::{read_limited, strip_query};
 use crate::registry::token::Scope;
+
+/// Scopes asked for in one token request (keeps the token and the URL small).
+const PREFETCH_SCOPES: usize = 25;
 
 impl RegistryClient {
     /// Times one unauthenticated `GET /v2/` (the ping) and learns the
@@ -42,6 +46,34 @@ impl RegistryClient {
         }
         let _ = read_limited(resp, 64 * 1024).await;
         Ok(took)
+    }
+
+    /// Fetches one bearer token for many scopes at once and caches it under
+    /// each of them, so a run over many repositories spends one token round
+    /// trip instead of one per repository. Best effort: on any failure each
+    /// scope gets its own token when first used, as without it; a scope the
+    /// token does not cover is refused once (401) and fetched on its own.
+    pub async fn prefetch_tokens(&self, scopes: &[Scope]) {
+        if scopes.len() < 2 {
+            return;
+        }
+        if self.auth.challenge().await.is_none() && self.probe_ping().await.is_err() {
+            return;
+        }
+        let Some(Challenge::Bearer { realm, service }) = self.auth.challenge().await else {
+            return;
+        };
+        for chunk in scopes.chunks(PREFETCH_SCOPES) {
+            let merged = Scope::merge(chunk);
+            if let Ok(t) = self
+                .fetch_token_now(&realm, service.as_deref(), &merged, None)
+                .await
+            {
+                for s in chunk {
+                    self.auth.store(s, t.clone()).await;
+                }
+            }
+        }
     }
 
     /// Times a fresh bearer-token fetch for `scope`, bypassing the cache;

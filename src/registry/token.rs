@@ -52,6 +52,15 @@ impl Scope {
     pub fn none() -> Self {
         Scope(Vec::new())
     }
+    /// Several scopes in one token request (the token spec allows repeated
+    /// `scope` parameters; Docker Hub's token server accepts them).
+    pub fn merge(scopes: &[Scope]) -> Scope {
+        let mut parts: Vec<String> = scopes.iter().flat_map(|s| s.0.iter().cloned()).collect();
+        parts.sort();
+        parts.dedup();
+        Scope(parts)
+    }
+
     /// The cache key.
     pub fn key(&self) -> String {
         self.0.join(" ")
