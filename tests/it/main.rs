@@ -11,4 +11,5 @@ mod faults;
 mod features;
 mod measure;
 mod migrate;
+mod roundtrips;
 mod throttle;
