@@ -163,6 +163,9 @@ pub struct Copier {
     jobs: Arc<Semaphore>,
     blobs: Mutex<HashMap<(String, Digest), BlobCell>>,
     planned: Mutex<HashSet<(String, Digest)>>,
+    /// Destination repositories this run created: they hold no blob that
+    /// this run did not put there, so their blobs are not HEADed.
+    fresh: Mutex<HashSet<String>>,
 }
 
 struct Plan {
@@ -185,7 +188,23 @@ impl Copier {
             jobs,
             blobs: Mutex::new(HashMap::new()),
             planned: Mutex::new(HashSet::new()),
+            fresh: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Marks a destination repository as created by this run (empty but for
+    /// what this copier writes): blob existence checks there are skipped.
+    pub fn created(&self, dst: &Repo) {
+        if let Ok(mut f) = self.fresh.lock() {
+            f.insert(dst.describe());
+        }
+    }
+
+    fn is_fresh(&self, dst: &Repo) -> bool {
+        self.fresh
+            .lock()
+            .map(|f| f.contains(&dst.describe()))
+            .unwrap_or(false)
     }
 
     fn cell(&self, dst: &Repo, d: &Digest) -> BlobCell {
@@ -276,12 +295,18 @@ impl Copier {
             ));
         }
 
-        // Which blobs are missing at the destination (HEAD, in parallel).
+        // Which blobs are missing at the destination (HEAD, in parallel;
+        // none in a repository this run created: what this run put there
+        // is known to the per-digest cells).
+        let fresh = self.is_fresh(dst);
         let checks = stream::iter(plan.blobs.iter().cloned())
             .map(|b| async move {
                 let cell = self.cell(dst, &b.digest);
                 if cell.initialized() {
                     return Ok::<_, Error>((b, true));
+                }
+                if fresh {
+                    return Ok((b, false));
                 }
                 let present = dst.blob_size(&b.digest).await?.is_some();
                 if present {

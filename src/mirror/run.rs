@@ -166,12 +166,14 @@ impl<'a> Runner<'a> {
         futures_util::future::join_all(jobs).await;
     }
 
-    async fn ensure_repo(&self, it: &Item) -> Result<(), Error> {
+    /// Creates the destination repository on ECR if missing; `true` when
+    /// this run created it.
+    async fn ensure_repo(&self, it: &Item) -> Result<bool, Error> {
         let Some(host) = ecr::parse_host(&it.dst_registry) else {
-            return Ok(()); // other registries create repositories on push
+            return Ok(false); // other registries create repositories on push
         };
         let Some(api) = self.pool.ecr() else {
-            return Ok(());
+            return Ok(false);
         };
         let key = format!("{}/{}", it.dst_registry, it.dst_repo);
         let cell = {
@@ -193,7 +195,7 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        Ok(())
+        Ok(outcome == Ensured::Created)
     }
 
     async fn one(&self, it: &Item) -> ImageResult {
@@ -239,8 +241,8 @@ impl<'a> Runner<'a> {
         if self.opts.dry_run && it.src_registry == DOCKER_HUB && !it.tag.images.is_empty() {
             return self.dry_run_from_hub(it, &src, &dst, r).await;
         }
-        if self.opts.create_repos && !self.opts.dry_run {
-            self.ensure_repo(it).await?;
+        if self.opts.create_repos && !self.opts.dry_run && self.ensure_repo(it).await? {
+            self.copier.created(&dst);
         }
         let src_client = self.pool.client(&it.src_registry)?;
         let pulls_before = src_client.manifest_gets();

@@ -253,6 +253,11 @@ fn ecr_api_quotas_are_paced_so_a_big_migration_draws_almost_no_429s() {
         "{throttled} of {total} requests throttled: {s}"
     );
     assert!(s["requests"]["PutImage"].as_u64().unwrap() >= 40, "{s}");
+    // Every repository was created by the run: no blob was HEADed there.
+    assert!(
+        s["requests"]["BatchCheckLayerAvailability"].is_null(),
+        "{s}"
+    );
     // crossdock's own count of 429s agrees with the front's.
     assert_eq!(throttled_total(&j), throttled, "{}", j["hosts"]);
 }
