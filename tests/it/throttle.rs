@@ -3,7 +3,7 @@
 //! `Retry-After` in both forms), Docker Hub's pull budget paces parallel
 //! images through short windows, ECR's per-action quotas are paced rather
 //! than hammered, expiring ECR and bearer tokens are refreshed mid-run, and
-//! SIGTERM ends a run with 143 and nothing tagged.
+//! SIGINT and SIGTERM end a run with 130 and 143 and nothing tagged.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -345,7 +345,7 @@ fn an_expired_bearer_token_mid_run_is_fetched_again() {
 }
 
 #[test]
-fn sigterm_exits_143_with_nothing_tagged() {
+fn sigint_and_sigterm_exit_130_and_143_with_nothing_tagged() {
     let mut env = Env::new();
     let a = env.open_registry();
     let b = env.open_registry();
@@ -369,29 +369,32 @@ fn sigterm_exits_143_with_nothing_tagged() {
         }],
     );
     env.config += &format!("[registry.\"{}\"]\ninsecure = true\n", slow.addr());
-    let child = env
-        .command(&[
-            "copy",
-            &format!("{}/s/src:1.0", a.addr()),
-            &format!("{}/s/dst:1.0", slow.addr()),
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    // Wait until the copy is under way (an upload was opened), then TERM.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while slow.count("POST", "/blobs/uploads/") == 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
+    for (signal, code, word) in [("INT", 130, "interrupted"), ("TERM", 143, "terminated")] {
+        let seen = slow.count("POST", "/blobs/uploads/");
+        let child = env
+            .command(&[
+                "copy",
+                &format!("{}/s/src:1.0", a.addr()),
+                &format!("{}/s/dst:1.0", slow.addr()),
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // Wait until the copy is under way (an upload was opened), then signal.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while slow.count("POST", "/blobs/uploads/") == seen && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let pid = child.id().to_string();
+        assert!(std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .expect("kill")
+            .success());
+        let r = to_run(child.wait_with_output().expect("wait"));
+        assert_eq!(r.code, code, "SIG{signal}: {}", r.stderr);
+        assert!(r.stderr.contains(word), "{}", r.stderr);
+        assert_eq!(b.skopeo_digest("s/dst", "1.0"), None);
     }
-    let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill")
-        .success());
-    let r = to_run(child.wait_with_output().expect("wait"));
-    assert_eq!(r.code, 143, "{}", r.stderr);
-    assert!(r.stderr.contains("terminated"), "{}", r.stderr);
-    assert_eq!(b.skopeo_digest("s/dst", "1.0"), None);
 }
