@@ -113,6 +113,25 @@ pub fn hub_plans(p: &Prices, seats: u64) -> Vec<HubPlan> {
     ]
 }
 
+/// `pulls_per_month` spread evenly over Docker Hub's windows (a 30-day month).
+pub fn window_pulls(p: &Prices, pulls_per_month: u64) -> f64 {
+    pulls_per_month as f64 / (30.0 * 24.0 / p.dockerhub.window_hours.max(1) as f64)
+}
+
+/// The cheapest Docker Hub plan whose pull limit fits `pulls_per_month`
+/// (paid plans have none), for the seats `plans` were priced for.
+pub fn cheapest_hub_plan<'a>(
+    p: &Prices,
+    plans: &'a [HubPlan],
+    pulls_per_month: u64,
+) -> Option<&'a HubPlan> {
+    let need = window_pulls(p, pulls_per_month);
+    plans
+        .iter()
+        .filter(|plan| plan.pulls_per_window.is_none_or(|n| n as f64 >= need))
+        .min_by(|a, b| a.monthly.total_cmp(&b.monthly))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,5 +180,18 @@ mod tests {
         assert_eq!(plans[0].pulls_per_window, Some(200));
         assert!((plans[2].monthly - 45.0).abs() < 1e-9);
         assert!((plans[3].monthly - 72.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_cheapest_plan_that_fits_the_pulls() {
+        let p = prices();
+        let plans = hub_plans(&p, 1);
+        // 200 pulls per 6 h window is 24 000 a month: Personal fits, for free.
+        assert_eq!(window_pulls(&p, 24_000), 200.0);
+        assert_eq!(
+            cheapest_hub_plan(&p, &plans, 24_000).unwrap().plan,
+            "Personal"
+        );
+        assert_eq!(cheapest_hub_plan(&p, &plans, 24_001).unwrap().plan, "Pro");
     }
 }

@@ -22,6 +22,8 @@ use crate::registry::ecr::{
     RepoFacts, ScanOutcome, TokenFacts,
 };
 use crate::registry::hub::{HubApi, HubAuth, HubRepo};
+use crate::registry::Manifest;
+use crate::types::media::{self, Parsed};
 
 /// Cell text for something no API could say.
 fn unknown(reason: impl std::fmt::Display) -> String {
@@ -103,6 +105,31 @@ pub struct SampleImage {
     /// Platform images of a multi-platform index (`os/arch`, digest): ECR
     /// scans each platform image, not the index.
     pub platforms: Vec<(String, String)>,
+}
+
+impl SampleImage {
+    /// The image `repository:tag` whose top manifest is `top`: for an index,
+    /// its platform images (ECR scans those, not the index).
+    pub fn of_manifest(repository: &str, tag: &str, top: &Manifest) -> crate::error::Result<Self> {
+        let platforms = match media::parse(top.digest.as_str(), &top.media_type, &top.bytes)? {
+            Parsed::Index(children) => children
+                .into_iter()
+                .map(|c| {
+                    let p = c
+                        .platform
+                        .map(|p| p.to_string())
+                        .unwrap_or_else(|| "unknown".into());
+                    (p, c.digest.to_string())
+                })
+                .collect(),
+            Parsed::Image { .. } => Vec::new(),
+        };
+        Ok(SampleImage {
+            repository: repository.to_string(),
+            tag: tag.to_string(),
+            platforms,
+        })
+    }
 }
 
 /// The sampled image's latest scan.
@@ -281,6 +308,21 @@ pub enum Risk {
         /// The image.
         image: String,
     },
+}
+
+impl Risk {
+    /// The row of the feature table this risk is about (reports highlight it).
+    pub fn feature(&self) -> &'static str {
+        match self {
+            Risk::PublicBecomesPrivate { .. } | Risk::PublicInEcr { .. } => {
+                "visibility and default access"
+            }
+            Risk::ScanOnPushOff { .. } => "vulnerability scanning",
+            Risk::MutableTags { .. } => "tag immutability",
+            Risk::NotYetInEcr { .. } => "not yet in ECR (diff)",
+            Risk::Findings { .. } => "scan findings, sampled image",
+        }
+    }
 }
 
 impl std::fmt::Display for Risk {
@@ -996,6 +1038,10 @@ mod tests {
                 "m/a:1 has 1 critical and 2 high findings",
             ]
         );
+        // Every risk points at a row that is in the table.
+        for r in &risks {
+            assert!(rows.iter().any(|x| x.feature == r.feature()), "{r:?}");
+        }
     }
 
     #[test]

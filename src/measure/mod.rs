@@ -3,7 +3,14 @@
 //! blob first byte), pull and push throughput at a given concurrency, and the
 //! pull-limit snapshot. Manifests are only HEADed unless a blob is needed for
 //! a throughput sample, whose pulls are counted and reported.
+//!
+//! Below: the unique blobs of a set of images (`blobs`), `compare`'s sides,
+//! storage and verdict (`compare`), costs (`cost`), the feature table
+//! (`features`) and percentiles (`stats`). `measure` imports `registry`,
+//! `types` and `prices`; never `mirror`, `copy` or the CLI.
 
+pub mod blobs;
+pub mod compare;
 pub mod cost;
 pub mod features;
 pub mod stats;

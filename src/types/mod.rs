@@ -7,6 +7,7 @@ pub mod digest;
 pub mod media;
 pub mod platform;
 pub mod reference;
+pub mod tree;
 
 pub use action::Action;
 pub use digest::{Digest, DigestVerifier};
