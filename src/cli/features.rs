@@ -13,8 +13,10 @@ use crossdock::registry::ecr::EcrHost;
 use crossdock::registry::hub::HubAuth;
 use crossdock::types::reference::DOCKER_HUB;
 
-use super::output::table;
-use super::{Context, Printer};
+use comfy_table::Table;
+
+use super::output;
+use super::Context;
 
 /// What the table is built from.
 pub struct Gathered {
@@ -135,9 +137,9 @@ async fn parity(ctx: &Context, hub: &Namespace, ecr: &Namespace) -> Result<Parit
     })
 }
 
-/// The feature table as text or Markdown.
-pub fn render(rows: &[FeatureRow], p: &Printer) -> String {
-    let mut t = table();
+/// The feature table (text, Markdown or HTML, as the caller prints it).
+pub fn table(rows: &[FeatureRow]) -> Table {
+    let mut t = output::table();
     t.set_header(["features", "Docker Hub", "Amazon ECR", "source"]);
     for r in rows {
         t.add_row([
@@ -147,5 +149,5 @@ pub fn render(rows: &[FeatureRow], p: &Printer) -> String {
             r.source.clone(),
         ]);
     }
-    p.table(&t)
+    t
 }

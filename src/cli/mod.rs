@@ -3,15 +3,18 @@
 //! and the exit codes. clap, indicatif, comfy-table and anyhow live here and
 //! in its children only; the library below never prints.
 
+mod bench;
 mod chart;
+mod compare;
 mod copy;
 mod features;
 mod inspect;
 mod ls;
-mod measure;
 mod mirror;
 mod output;
 mod progress;
+mod ratelimit;
+mod report;
 
 use std::path::PathBuf;
 
@@ -128,11 +131,11 @@ enum Command {
     /// Compare tags and digests of a source and a mirror (HEAD only); exit 1 when not in sync
     Diff(mirror::DiffArgs),
     /// Show the pull rate limit of the current identity (Docker Hub by default); a HEAD, no pull spent
-    Ratelimit(measure::RatelimitArgs),
+    Ratelimit(ratelimit::RatelimitArgs),
     /// Docker Hub vs ECR side by side: rate limits, cost for your repositories, latency measured now
-    Compare(measure::CompareArgs),
+    Compare(compare::CompareArgs),
     /// Benchmark registries: latency percentiles, pull/push throughput per concurrency, charts
-    Bench(measure::BenchArgs),
+    Bench(bench::BenchArgs),
     /// List the tags of a repository
     Ls(ls::LsArgs),
     /// Show a manifest: digest, media type, platforms, sizes
@@ -279,9 +282,9 @@ async fn run(cli: Cli) -> i32 {
             Command::Migrate(a) => mirror::migrate(&ctx, a).await,
             Command::Sync(a) => mirror::sync(&ctx, a).await,
             Command::Diff(a) => mirror::diff_cmd(&ctx, a).await,
-            Command::Ratelimit(a) => measure::ratelimit(&ctx, a).await,
-            Command::Compare(a) => measure::compare(&ctx, a).await,
-            Command::Bench(a) => measure::bench(&ctx, a).await,
+            Command::Ratelimit(a) => ratelimit::ratelimit(&ctx, a).await,
+            Command::Compare(a) => compare::compare(&ctx, a).await,
+            Command::Bench(a) => bench::bench(&ctx, a).await,
             Command::Ls(a) => ls::run(&ctx, a).await,
             Command::Inspect(a) => inspect::run(&ctx, a).await,
             Command::Completions(_) => Ok(()),
