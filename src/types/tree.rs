@@ -25,7 +25,10 @@ pub enum Node {
 /// Manifests and blobs seen so far.
 #[derive(Debug)]
 pub struct TreeWalk {
-    manifests: HashSet<Digest>,
+    /// Manifests parsed and expanded.
+    expanded: HashSet<Digest>,
+    /// Children handed out to fetch (or expanded already).
+    queued: HashSet<Digest>,
     blobs: HashSet<Digest>,
     visited: usize,
     bytes: u64,
@@ -45,7 +48,8 @@ impl TreeWalk {
     /// An empty walk.
     pub fn new() -> Self {
         TreeWalk {
-            manifests: HashSet::new(),
+            expanded: HashSet::new(),
+            queued: HashSet::new(),
             blobs: HashSet::new(),
             visited: 0,
             bytes: 0,
@@ -53,9 +57,9 @@ impl TreeWalk {
         }
     }
 
-    /// Whether the manifest `d` was visited (or handed out as a child) already.
+    /// Whether the manifest `d` was visited, or handed out as a child to fetch.
     pub fn seen_manifest(&self, d: &Digest) -> bool {
-        self.manifests.contains(d)
+        self.queued.contains(d) || self.expanded.contains(d)
     }
 
     /// Parses one manifest and returns what is new in it: the children to
@@ -74,7 +78,8 @@ impl TreeWalk {
                 reason: format!("more than {} manifests", self.limit),
             });
         }
-        let first = self.manifests.insert(digest.clone());
+        let first = self.expanded.insert(digest.clone());
+        self.queued.insert(digest.clone());
         let parsed = media::parse(digest.as_str(), media_type, bytes)?;
         Ok(match parsed {
             Parsed::Index(_) if !first => Node::Index(Vec::new()),
@@ -82,7 +87,7 @@ impl TreeWalk {
             Parsed::Index(children) => Node::Index(
                 children
                     .into_iter()
-                    .filter(|c| self.manifests.insert(c.digest.clone()))
+                    .filter(|c| self.queued.insert(c.digest.clone()))
                     .collect(),
             ),
             Parsed::Image { config, layers } => Node::Image(
@@ -194,6 +199,15 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].digest, d(102));
         assert!(w.seen_manifest(&d(102)));
+        // The child handed out is expanded when the caller fetched it.
+        let Node::Image(e) = w
+            .visit(&d(102), OCI_MANIFEST, &image(5, &[(3, 1000), (6, 7)]))
+            .unwrap()
+        else {
+            panic!("image")
+        };
+        assert_eq!(e.len(), 2, "config 5 and layer 6 are new");
+        assert_eq!(w.blob_bytes(), 10 + 1000 + 5 + 10 + 10 + 7);
         // The same index again (a second tag): nothing new.
         let Node::Index(c) = w.visit(&d(200), OCI_INDEX, &index(&[100, 102])).unwrap() else {
             panic!("index")
@@ -201,6 +215,7 @@ mod tests {
         assert!(c.is_empty());
         assert!(!w.add_blob(&d(3), 1000));
         assert!(w.add_blob(&d(9), u64::MAX), "sizes from servers saturate");
+        assert_eq!(w.visited(), 5);
         assert_eq!(w.blob_bytes(), u64::MAX);
     }
 
