@@ -603,7 +603,7 @@ fn cost_chart(o: &CompareOut, prices: &Prices) -> Option<Grouped> {
     let cur = &prices.currency;
     let money = |v: f64| GroupBar {
         value: Some(v),
-        text: format!("{v:.2} {cur}"),
+        text: format!("{} {cur}", money(v)),
     };
     let included = || GroupBar {
         value: Some(0.0),
@@ -642,6 +642,15 @@ fn cost_chart(o: &CompareOut, prices: &Prices) -> Option<Grouped> {
             },
         ],
     })
+}
+
+/// An amount: cents, or the first significant digits of less than a cent.
+fn money(v: f64) -> String {
+    if v > 0.0 && v < 0.01 {
+        format!("{v:.6}")
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 fn egress_name(e: Egress) -> &'static str {

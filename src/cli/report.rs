@@ -30,7 +30,8 @@ svg .title { font-size: 15px; font-weight: 600; }
 svg .value.na { fill: #777; font-style: italic; }
 table { border-collapse: collapse; width: 100%; margin: .5em 0 1.5em; font-size: 14px; }
 caption { text-align: left; font-weight: 600; padding: .3em 0; }
-th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: top; overflow-wrap: anywhere; min-width: 5.5em; }
+td:first-child { min-width: 10em; }
 th { background: #f2f2f2; }
 tr.risk td { background: #fdecea; }
 tr.risk td:first-child { border-left: 4px solid #d62728; font-weight: 600; }

@@ -9,6 +9,7 @@
 use serde_json::{json, Value};
 
 use crate::harness::*;
+use crate::report;
 
 fn img(tag: &str, seed: u64) -> Image<'_> {
     Image {
@@ -309,6 +310,91 @@ fn feature_table_reads_both_registries_live_and_names_the_risks() {
     let want = std::fs::read_to_string(&snap).unwrap_or_default();
     assert!(got == want, "compare -o markdown changed; if intended, rerun with UPDATE_SNAPSHOTS=1.\n--- got ---\n{got}\n--- want ---\n{want}");
     assert_eq!(hub.stats()["pulls"], 0, "still no pull");
+
+    // --html: the report a person looks at, checked in headless Chromium.
+    let page = env.path().join("compare.html");
+    let mut html_args = args.to_vec();
+    html_args.extend(["--html", page.to_str().unwrap()]);
+    let out = env.crossdock(&html_args).ok();
+    assert!(out.stdout.contains("Verdict:"), "the text is printed too");
+    assert!(out.stderr.contains("report written to"), "{}", out.stderr);
+    report::assert_self_contained(&std::fs::read_to_string(&page).unwrap());
+    let dom = report::dom(env.path(), &page);
+    // Date, identities and the prices file named.
+    assert!(dom.contains("<dt>date</dt>"), "{dom}");
+    assert!(
+        dom.contains("<dt>Docker Hub identity</dt><dd>demo (docker config)</dd>"),
+        "{dom}"
+    );
+    assert!(dom.contains("<dt>ECR identity</dt><dd>arn:aws:"), "{dom}");
+    assert!(dom.contains(&format!(
+        "<dt>prices file</dt><dd>built-in data/prices.toml (as of {})</dd>",
+        r["prices_as_of"].as_str().unwrap()
+    )));
+    // The verdict and every risk.
+    assert!(dom.contains("<p class=\"verdict\">"));
+    assert_eq!(dom.matches("<li>").count(), 6, "{dom}");
+    // Two grouped charts (latency, cost), Docker Hub and ECR in the legend.
+    assert_eq!(
+        dom.matches("<svg class=\"chart grouped\"").count(),
+        2,
+        "{dom}"
+    );
+    for name in ["Docker Hub", "Amazon ECR"] {
+        let item = format!("<g class=\"legend-item\" data-series=\"{name}\">");
+        assert_eq!(dom.matches(&item).count(), 2, "{name}");
+    }
+    let groups = report::groups(&dom);
+    let group = |label: &str| -> &str {
+        groups
+            .iter()
+            .find(|g| g.starts_with(&format!(" data-group=\"{label}\"")))
+            .unwrap_or_else(|| panic!("no group {label} in {dom}"))
+    };
+    for label in [
+        "manifest HEAD p50",
+        "manifest HEAD p95",
+        "ping /v2/ p50",
+        "storage",
+        "transfer",
+        "total",
+    ] {
+        let g = group(label);
+        assert!(
+            g.contains("class=\"bar series-0\"") && g.contains("class=\"bar series-1\""),
+            "{g}"
+        );
+    }
+    // Docker Hub's plan includes storage; its total is a plan that fits the pulls.
+    assert!(group("storage").contains("included in the plan"));
+    assert!(group("total").contains("plan fits the pulls"));
+    // ECR's /v2 here is Basic auth: no token to time, and the bar says why.
+    assert!(group("token p50").contains("n/a: no bearer token"));
+    // Real tables; the feature rows with a risk are highlighted, the others not.
+    assert_eq!(dom.matches("<table>").count(), 4);
+    let risky: Vec<&str> = dom
+        .split("<tr class=\"risk\"><td>")
+        .skip(1)
+        .map(|r| r.split('<').next().unwrap())
+        .collect();
+    assert_eq!(
+        risky,
+        [
+            "visibility and default access",
+            "tag immutability",
+            "vulnerability scanning",
+            "scan findings, sampled image",
+            "not yet in ECR (diff)"
+        ]
+    );
+    // Rendered: Docker Hub's blue bar right above ECR's orange one in the
+    // groups both measured or priced, and the two legends' swatches.
+    let shot = report::screenshot(env.path(), &page, 1200, 2600);
+    let pairs = shot.stacked(report::BLUE, 16, 2, report::ORANGE, 16);
+    assert!(pairs.len() >= 7, "grouped bars found at {pairs:?}");
+    let legends = shot.stacked(report::BLUE, 14, 6, report::ORANGE, 14);
+    assert!(legends.len() >= 2, "legends found at {legends:?}");
+    assert_eq!(hub.stats()["pulls"], 0, "the report costs no pull either");
 
     // Anonymous: private repositories are not listed, and the cell says so.
     env.docker_auths.clear();

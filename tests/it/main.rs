@@ -3,6 +3,7 @@
 
 mod harness;
 mod proxy;
+mod report;
 
 mod auth;
 mod cli;

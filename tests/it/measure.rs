@@ -6,13 +6,13 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::harness::*;
 use crate::proxy::{Fault, Proxy, Rule};
+use crate::report;
 
 fn img(tag: &str, seed: u64) -> Image<'_> {
     Image {
@@ -143,58 +143,90 @@ fn bench_latency_reflects_an_injected_delay_and_push_cleans_up() {
 }
 
 #[test]
-fn bench_html_report_renders_its_charts_in_headless_chromium() {
+fn bench_html_report_shows_the_registries_side_by_side_in_headless_chromium() {
     let mut env = Env::new();
     let a = env.open_registry();
+    let b = env.open_registry();
     let layout = env.path().join("img");
     build_image(&layout, &img("1.0", 321));
     a.push_layout(&layout, "1.0", "h/img", false);
-    let report = env.path().join("report.html");
+    b.push_layout(&layout, "1.0", "h/img", false);
+    let (ia, ib) = (
+        format!("{}/h/img:1.0", a.addr()),
+        format!("{}/h/img:1.0", b.addr()),
+    );
+    let page = env.path().join("report.html");
     let out = env
         .crossdock(&[
             "bench",
-            &format!("{}/h/img:1.0", a.addr()),
+            &ia,
+            &ib,
             "--samples",
             "2",
             "--concurrency",
             "1,2",
             "--html",
-            report.to_str().unwrap(),
+            page.to_str().unwrap(),
         ])
         .ok();
     // The terminal chart is there too.
     assert!(out.stdout.contains('█'), "{}", out.stdout);
-    let html = std::fs::read_to_string(&report).unwrap();
+    let html = std::fs::read_to_string(&page).unwrap();
+    report::assert_self_contained(&html);
+
+    let dom = report::dom(env.path(), &page);
+    assert!(dom.contains("<h1>crossdock bench</h1>"), "{dom}");
+    assert!(dom.contains("<dt>date</dt>"));
     assert!(
-        !html.contains("<script") && !html.contains("http://")
-            || html.contains("http://www.w3.org/2000/svg")
+        dom.contains(&format!("<dt>identity at {ia}</dt><dd>anonymous</dd>")),
+        "{dom}"
     );
-    let profile = env.path().join("chromium-profile");
-    let dom = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-        ])
-        .args([
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", report.display()))
-        .output()
-        .expect("chromium must be installed: run scripts/setup");
-    let dom = String::from_utf8_lossy(&dom.stdout);
-    // Two charts (latency, throughput), parsed as SVG by the browser, with bars.
-    assert_eq!(dom.matches("<svg class=\"chart\"").count(), 2, "{dom}");
-    // Latency p50/p95/max of ping, manifest HEAD, blob first byte (an open
-    // registry has no token to time); throughput: concurrency 1 and 2.
-    assert_eq!(dom.matches("class=\"bar\"").count(), 3 * 3 + 2, "{dom}");
-    assert!(dom.contains("crossdock bench"));
+    // Two grouped charts (latency, pull throughput), each with a legend
+    // naming both registries in their colours.
+    assert_eq!(
+        dom.matches("<svg class=\"chart grouped\"").count(),
+        2,
+        "{dom}"
+    );
+    for (i, name) in [&ia, &ib].into_iter().enumerate() {
+        assert_eq!(
+            dom.matches(&format!("<g class=\"legend-item\" data-series=\"{name}\">"))
+                .count(),
+            2
+        );
+        let colour = ["#1d63ed", "#ff9900"][i];
+        assert!(dom.contains(&format!("class=\"swatch series-{i}\"")) && dom.contains(colour));
+    }
+    // Groups: p50 and p95 of 4 operations, then concurrency 1 and 2. Every
+    // measured group holds one bar per registry; an open registry has no
+    // token to time, so those groups say why and draw nothing.
+    let groups = report::groups(&dom);
+    assert_eq!(groups.len(), 4 * 2 + 2, "{dom}");
+    for g in &groups {
+        let bars = (
+            g.matches("class=\"bar series-0\"").count(),
+            g.matches("class=\"bar series-1\"").count(),
+        );
+        if g.starts_with(" data-group=\"token") {
+            assert_eq!(bars, (0, 0), "{g}");
+            assert!(g.contains("n/a: no bearer token"), "{g}");
+        } else {
+            assert_eq!(bars, (1, 1), "{g}");
+        }
+    }
+    // Real tables: latency and pull throughput of each registry.
+    assert_eq!(dom.matches("<table>").count(), 4, "{dom}");
+    assert!(dom.contains("<th scope=\"col\">p95 ms</th>"));
+
+    // Rendered: blue bars right above orange ones (16 px high, 2 px apart)
+    // in each of the 8 measured groups, and the legend's swatches (14 px,
+    // 6 px apart) once per chart.
+    let shot = report::screenshot(env.path(), &page, 1200, 1800);
+    assert!(shot.count(report::BLUE) > 500 && shot.count(report::ORANGE) > 500);
+    let pairs = shot.stacked(report::BLUE, 16, 2, report::ORANGE, 16);
+    assert!(pairs.len() >= 8, "grouped bars found at {pairs:?}");
+    let legends = shot.stacked(report::BLUE, 14, 6, report::ORANGE, 14);
+    assert!(legends.len() >= 2, "legends found at {legends:?}");
 }
 
 /// Unique config+layer bytes of the images in a layout (shared blobs once).
