@@ -193,7 +193,7 @@ _crossdock() {
             return 0
             ;;
         crossdock__subcmd__compare)
-            opts="-o -q -h -V --hub --ecr --pulls-per-month --egress --samples --seats --throughput --prices --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
+            opts="-o -q -h -V --hub --ecr --pulls-per-month --egress --samples --seats --throughput --prices --html --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -224,6 +224,10 @@ _crossdock() {
                     return 0
                     ;;
                 --prices)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --html)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -173,6 +173,7 @@ cross-region\t'To another region'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l samples -d 'Samples per latency measurement' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l seats -d 'Docker Hub seats (Team and Business prices are per user)' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l prices -d 'Prices and limits file overriding the built-in one' -r -F
+complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l html -d 'Also write a self-contained HTML report: the tables, Docker Hub and ECR side by side in grouped bar charts, the risks highlighted (inline SVG, no network)' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand compare" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
 json\t'One JSON object on stdout'
@@ -193,7 +194,7 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l samples -d
 complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l concurrency -d 'Pull throughput at each of these concurrencies' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l push-to -d 'Also measure push throughput to this writable repository (random blobs, deleted afterwards where allowed)' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l push-size -d 'Size of each pushed test blob in bytes' -r
-complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l html -d 'Write a self-contained HTML report with the charts (SVG, no network)' -r -F
+complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l html -d 'Write a self-contained HTML report: tables, and the registries side by side in grouped bar charts (inline SVG, no network)' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand bench" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
 json\t'One JSON object on stdout'
