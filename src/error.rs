@@ -21,6 +21,17 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
+    /// A name from outside (a tag or repository a server or file supplied)
+    /// that breaks the distribution grammar: never put in a URL or path.
+    #[error("{kind} {name:?} is not a valid name: {reason}; it is not used in any request")]
+    InvalidName {
+        /// `tag` or `repository`.
+        kind: &'static str,
+        /// The name (cut to 200 characters).
+        name: String,
+        /// Why it was refused.
+        reason: String,
+    },
     /// Bad usage that is not a reference (flags, config values).
     #[error("{0}")]
     Usage(String),

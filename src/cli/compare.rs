@@ -128,7 +128,7 @@ async fn ecr_storage(
             repo: repo.clone(),
         };
         let r = Repo::Remote(remote.clone());
-        for tag in r.tags().await.unwrap_or_default() {
+        for tag in r.tags().await.map(|t| t.names).unwrap_or_default() {
             let top = blobs.add_image(&remote, &tag).await?;
             if sample.is_none() {
                 scan_sample = Some(SampleImage::of_manifest(&repo, &tag, &top)?);

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crossdock::copy::{Copier, CopyJob, CopyOptions, CopyReport, CopyStatus};
 use crossdock::registry::Repo;
+use crossdock::types::name::Skipped;
 use crossdock::types::{ImageRef, Platform};
 
 use super::output::bytes;
@@ -47,6 +48,8 @@ struct AllTags {
     tags: usize,
     images: Vec<CopyReport>,
     failures: Vec<Failure>,
+    /// Listed tags that break the tag grammar: never copied.
+    invalid_names: Vec<Skipped>,
     blobs_copied: usize,
     blobs_skipped: usize,
     blobs_mounted: usize,
@@ -156,17 +159,24 @@ async fn all_tags(
     platforms: &[Platform],
 ) -> anyhow::Result<()> {
     let start = std::time::Instant::now();
-    let mut tags = src
+    let listed = src
         .tags()
         .await
         .with_context(|| format!("listing the tags of {}", src.describe()))?;
+    let mut tags = listed.names;
     tags.sort();
+    if !ctx.printer.json() {
+        for k in &listed.skipped {
+            ctx.printer.note(&k.describe());
+        }
+    }
     let mut out = AllTags {
         source: src.describe(),
         destination: dst.describe(),
         tags: tags.len(),
         images: Vec::new(),
         failures: Vec::new(),
+        invalid_names: listed.skipped,
         blobs_copied: 0,
         blobs_skipped: 0,
         blobs_mounted: 0,
@@ -208,12 +218,13 @@ async fn all_tags(
     out.duration_s = start.elapsed().as_secs_f64();
     ctx.printer.result(&out, || {
         format!(
-            "{} tags {} → {}: {} copied/unchanged, {} failed; {} blobs copied ({}), {} skipped, {} mounted in {:.2} s",
+            "{} tags {} → {}: {} copied/unchanged, {} failed, {} invalid names skipped; {} blobs copied ({}), {} skipped, {} mounted in {:.2} s",
             out.tags,
             out.source,
             out.destination,
             out.images.len(),
             out.failures.len(),
+            out.invalid_names.len(),
             out.blobs_copied,
             bytes(out.bytes_copied),
             out.blobs_skipped,

@@ -18,6 +18,7 @@ use crossdock::mirror::{
 use crossdock::prices::Prices;
 use crossdock::registry::client::ClientStats;
 use crossdock::registry::ecr::RepoSettings;
+use crossdock::types::name::Skipped;
 use crossdock::types::reference::DOCKER_HUB;
 use crossdock::types::Platform;
 
@@ -224,6 +225,8 @@ struct RunSummary {
     /// Requests, 429s and retries per registry host.
     hosts: Vec<HostStats>,
     results: Vec<ImageResult>,
+    /// Tags and repositories from the source that break the name grammar.
+    invalid_names: Vec<Skipped>,
 }
 
 /// Request counts of one registry host in a run.
@@ -257,6 +260,7 @@ struct Plan<'a> {
     source: String,
     destination: String,
     items: Vec<Item>,
+    invalid_names: Vec<Skipped>,
     shard: Option<&'a str>,
     dry_run: bool,
     create_repos: bool,
@@ -326,6 +330,7 @@ async fn execute(ctx: &Context, plan: Plan<'_>) -> anyhow::Result<()> {
         duration_s: start.elapsed().as_secs_f64(),
         hosts: host_stats(ctx),
         results,
+        invalid_names: plan.invalid_names,
     };
     ctx.printer
         .result(&summary, || render(&summary, &prices, &ctx.printer));
@@ -388,7 +393,9 @@ fn render(s: &RunSummary, prices: &Prices, printer: &Printer) -> String {
             r.error.clone().unwrap_or_default(),
         ]);
     }
-    let mut out = format!("{}\n", printer.table(&t));
+    let mut out = format!("{}
+", printer.table(&t));
+    out += &skipped_lines(&s.invalid_names);
     if s.dry_run {
         out += &format!(
             "Plan{}: {} repositories, {} images: {} to copy, {} unchanged; {} to move after de-duplication; {} Docker Hub pulls; ECR storage ≈ {:.2} {}/month (prices as of {})\n",
@@ -422,6 +429,11 @@ fn render(s: &RunSummary, prices: &Prices, printer: &Printer) -> String {
     out
 }
 
+/// One line per refused name (empty when none).
+fn skipped_lines(skipped: &[Skipped]) -> String {
+    skipped.iter().map(|k| k.describe() + "\n").collect()
+}
+
 pub async fn migrate(ctx: &Context, a: &MigrateArgs) -> anyhow::Result<()> {
     let start = Instant::now();
     let src = Namespace::parse(&ctx.expand(&a.source).await?)?;
@@ -437,14 +449,16 @@ pub async fn migrate(ctx: &Context, a: &MigrateArgs) -> anyhow::Result<()> {
         ctx.printer.progress,
         &format!("listing {} …", src.display()),
     );
-    let items = plan_namespace(&ctx.pool, &src, &dst, &repos, &tags, &platforms, &settings).await?;
+    let planned =
+        plan_namespace(&ctx.pool, &src, &dst, &repos, &tags, &platforms, &settings).await?;
     drop(phase);
     execute(
         ctx,
         Plan {
             source: src.display(),
             destination: dst.display(),
-            items,
+            items: planned.items,
+            invalid_names: planned.skipped,
             shard: a.shard.as_deref(),
             dry_run: a.dry_run,
             create_repos: !a.no_create_repos,
@@ -467,14 +481,15 @@ pub async fn sync(ctx: &Context, a: &SyncArgs) -> anyhow::Result<()> {
         ctx.printer.progress,
         &format!("resolving {} …", a.file.display()),
     );
-    let items = file.plan(&ctx.pool).await?;
+    let planned = file.plan(&ctx.pool).await?;
     drop(phase);
     execute(
         ctx,
         Plan {
             source: a.file.display().to_string(),
             destination: format!("{} mirrors", file.mirrors.len()),
-            items,
+            items: planned.items,
+            invalid_names: planned.skipped,
             shard: a.shard.as_deref(),
             dry_run: a.dry_run,
             create_repos: file.create_repos(),
@@ -497,6 +512,8 @@ struct DiffOut {
     different: usize,
     extra: usize,
     tags: Vec<DiffRow>,
+    /// Listed names that break the name grammar.
+    invalid_names: Vec<Skipped>,
 }
 
 pub async fn diff_cmd(ctx: &Context, a: &DiffArgs) -> anyhow::Result<()> {
@@ -504,7 +521,7 @@ pub async fn diff_cmd(ctx: &Context, a: &DiffArgs) -> anyhow::Result<()> {
     let dst = Namespace::parse(&ctx.expand(&a.destination).await?)?;
     let repos = a.repos.filter()?;
     let tags = a.tags.filter()?;
-    let rows = diff(&ctx.pool, &src, &dst, &repos, &tags, 8).await?;
+    let (rows, invalid_names) = diff(&ctx.pool, &src, &dst, &repos, &tags, 8).await?;
     let count = |s: DiffStatus| rows.iter().filter(|r| r.status == s).count();
     let out = DiffOut {
         source: src.display(),
@@ -518,6 +535,7 @@ pub async fn diff_cmd(ctx: &Context, a: &DiffArgs) -> anyhow::Result<()> {
             .into_iter()
             .filter(|r| !a.only_differences || r.status != DiffStatus::Same)
             .collect(),
+        invalid_names,
     };
     ctx.printer.result(&out, || {
         let mut t = Table::new();
@@ -548,8 +566,10 @@ pub async fn diff_cmd(ctx: &Context, a: &DiffArgs) -> anyhow::Result<()> {
             ]);
         }
         format!(
-            "{}\n{} → {}: {} same, {} missing, {} different, {} extra{}",
+            "{}
+{}{} → {}: {} same, {} missing, {} different, {} extra{}",
             ctx.printer.table(&t),
+            skipped_lines(&out.invalid_names),
             out.source,
             out.destination,
             out.same,

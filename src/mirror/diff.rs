@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::mirror::{relative, Lister, Namespace, RepoFilter, TagFilter, TagInfo};
 use crate::registry::{Pool, Remote, Repo};
+use crate::types::name::Skipped;
 
 /// How a tag compares between the source and the mirror.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -74,7 +75,8 @@ async fn head_digest(pool: &Pool, registry: &str, repo: &str, tag: &str) -> Resu
     }
 }
 
-/// Compares every (filtered) repository and tag of `src` with `dst`.
+/// Compares every (filtered) repository and tag of `src` with `dst`; also
+/// returns the listed names that were refused by the name check.
 pub async fn diff(
     pool: &Pool,
     src: &Namespace,
@@ -82,7 +84,7 @@ pub async fn diff(
     repos: &RepoFilter,
     tags: &TagFilter,
     concurrency: usize,
-) -> Result<Vec<DiffRow>> {
+) -> Result<(Vec<DiffRow>, Vec<Skipped>)> {
     let src_list = Lister::new(pool, &src.registry).await?;
     let dst_list = Lister::new(pool, &dst.registry).await?;
     let mut rows = Vec::new();
@@ -144,5 +146,7 @@ pub async fn diff(
         part.sort_by(|a, b| a.tag.cmp(&b.tag));
         rows.extend(part);
     }
-    Ok(rows)
+    let mut skipped = src_list.skipped();
+    skipped.extend(dst_list.skipped());
+    Ok((rows, skipped))
 }

@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::registry::hub::{HubApi, HubTag, DEFAULT_HUB_API};
 use crate::registry::{Pool, Remote, Repo};
+use crate::types::name::{self, Checked, NameKind, Skipped};
 use crate::types::reference::DOCKER_HUB;
 use crate::types::{Digest, ImageRef};
 
@@ -145,9 +146,12 @@ impl TagInfo {
 }
 
 /// Listing for one run: the Hub API for Docker Hub, the registry otherwise.
+/// Names that break the distribution grammar are never used: they are kept
+/// aside ([`Lister::skipped`]) to be reported.
 pub struct Lister<'a> {
     pool: &'a Pool,
     hub: Option<HubApi>,
+    skipped: std::sync::Mutex<Vec<Skipped>>,
 }
 
 impl<'a> Lister<'a> {
@@ -170,7 +174,26 @@ impl<'a> Lister<'a> {
         } else {
             None
         };
-        Ok(Lister { pool, hub })
+        Ok(Lister {
+            pool,
+            hub,
+            skipped: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Keeps the valid names; remembers the others.
+    fn keep(&self, c: Checked) -> Vec<String> {
+        if !c.skipped.is_empty() {
+            if let Ok(mut g) = self.skipped.lock() {
+                g.extend(c.skipped);
+            }
+        }
+        c.names
+    }
+
+    /// Names seen so far that were not used, with the reason.
+    pub fn skipped(&self) -> Vec<Skipped> {
+        self.skipped.lock().map(|g| g.clone()).unwrap_or_default()
     }
 
     /// The Hub API client, when listing Docker Hub (same login as the listing).
@@ -184,17 +207,19 @@ impl<'a> Lister<'a> {
             return Ok(vec![ns.path.clone()]);
         }
         let mut repos = match &self.hub {
-            Some(hub) => hub
-                .repositories(&ns.path)
-                .await?
-                .into_iter()
-                .map(|r| format!("{}/{}", ns.path, r.name))
-                .collect::<Vec<_>>(),
+            Some(hub) => {
+                let names = hub
+                    .repositories(&ns.path)
+                    .await?
+                    .into_iter()
+                    .map(|r| format!("{}/{}", ns.path, r.name));
+                let source = format!("the Hub API listing of {}", ns.display());
+                self.keep(Checked::of(NameKind::Repository, &source, names))
+            }
             None => {
                 let client = self.pool.client(&ns.registry)?;
                 let prefix = format!("{}/", ns.path);
-                Remote::catalog(&client)
-                    .await?
+                self.keep(Remote::catalog(&client).await?)
                     .into_iter()
                     .filter(|r| ns.path.is_empty() || r == &ns.path || r.starts_with(&prefix))
                     .collect()
@@ -211,7 +236,7 @@ impl<'a> Lister<'a> {
         if let (Some(hub), Some((ns, name))) = (&self.hub, repo.split_once('/')) {
             if registry == DOCKER_HUB {
                 return match hub.tags(ns, name).await {
-                    Ok(t) => Ok(t.into_iter().map(TagInfo::from_hub).collect()),
+                    Ok(t) => Ok(self.keep_hub_tags(repo, t)),
                     Err(Error::NotFound { .. }) => Ok(Vec::new()),
                     Err(e) => Err(e),
                 };
@@ -222,10 +247,31 @@ impl<'a> Lister<'a> {
             repo: repo.to_string(),
         });
         match r.tags().await {
-            Ok(t) => Ok(t.into_iter().map(|n| TagInfo::named(&n)).collect()),
+            Ok(t) => Ok(self
+                .keep(t)
+                .into_iter()
+                .map(|n| TagInfo::named(&n))
+                .collect()),
             Err(Error::NotFound { .. }) => Ok(Vec::new()),
             Err(e) => Err(e),
         }
+    }
+
+    fn keep_hub_tags(&self, repo: &str, tags: Vec<HubTag>) -> Vec<TagInfo> {
+        let source = format!("the Hub API tags of {repo}");
+        let mut out = Vec::new();
+        let mut bad = Vec::new();
+        for t in tags {
+            match name::check_tag(&t.name) {
+                Ok(()) => out.push(TagInfo::from_hub(t)),
+                Err(reason) => bad.push(name::skipped(NameKind::Tag, &t.name, reason, &source)),
+            }
+        }
+        self.keep(Checked {
+            names: Vec::new(),
+            skipped: bad,
+        });
+        out
     }
 }
 
@@ -308,6 +354,15 @@ pub fn in_shard(item: &Item, (i, n): (u64, u64)) -> bool {
     fnv1a(&item.source()) % n == i
 }
 
+/// A plan: the images, and the names from outside that were not used.
+#[derive(Clone, Debug, Default)]
+pub struct Planned {
+    /// Images to mirror.
+    pub items: Vec<Item>,
+    /// Tags and repositories refused by the name check, with the reason.
+    pub skipped: Vec<Skipped>,
+}
+
 /// Plans a namespace migration: every accepted repository of `src`, every
 /// accepted tag, mapped under `dst` (`acme/api` under `docker.io/acme` goes
 /// to `<dst>/api`). Lists through the Hub API on Docker Hub, so digests and
@@ -320,7 +375,7 @@ pub async fn plan_namespace(
     tags: &TagFilter,
     platforms: &[crate::types::Platform],
     settings: &crate::registry::ecr::RepoSettings,
-) -> Result<Vec<Item>> {
+) -> Result<Planned> {
     let lister = Lister::new(pool, &src.registry).await?;
     let mut repos_rel = Vec::new();
     for repo in lister.repositories(src).await? {
@@ -361,7 +416,10 @@ pub async fn plan_namespace(
             });
         }
     }
-    Ok(items)
+    Ok(Planned {
+        items,
+        skipped: lister.skipped(),
+    })
 }
 
 #[cfg(test)]

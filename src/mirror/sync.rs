@@ -7,9 +7,10 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::mirror::{Item, Lister, TagFilter, TagInfo};
+use crate::mirror::{Item, Lister, Planned, TagFilter, TagInfo};
 use crate::registry::ecr::RepoSettings;
 use crate::registry::Pool;
+use crate::types::name::check_tag;
 use crate::types::{ImageRef, Platform};
 
 /// The whole file.
@@ -98,6 +99,17 @@ impl SyncFile {
             if let Some(r) = &m.repository {
                 r.clone().or(&f.defaults.repository).validate()?;
             }
+            // Tags go into URLs: only the distribution grammar is accepted.
+            for t in &m.tags {
+                check_tag(t).map_err(|reason| Error::Config {
+                    path: path.display().to_string(),
+                    reason: format!(
+                        "mirror of {:?}: tag {:?} is not a valid tag: {reason}",
+                        m.source,
+                        t.chars().take(200).collect::<String>()
+                    ),
+                })?;
+            }
             TagFilter::new(
                 m.tags.clone(),
                 m.tag_regex.as_deref(),
@@ -114,8 +126,10 @@ impl SyncFile {
     }
 
     /// Resolves every mirror to items; lists tags only where patterns need it.
-    pub async fn plan(&self, pool: &Pool) -> Result<Vec<Item>> {
+    /// Listed tags that break the grammar are reported as skipped.
+    pub async fn plan(&self, pool: &Pool) -> Result<Planned> {
         let mut items = Vec::new();
+        let mut skipped = Vec::new();
         for m in &self.mirrors {
             let expand = |s: &str| {
                 let s = s.to_string();
@@ -136,7 +150,9 @@ impl SyncFile {
             )?;
             let tags = if filter.needs_listing() {
                 let lister = Lister::new(pool, &src_registry).await?;
-                filter.apply(lister.tags(&src_registry, &src_repo).await?)
+                let listed = lister.tags(&src_registry, &src_repo).await?;
+                skipped.extend(lister.skipped());
+                filter.apply(listed)
             } else {
                 filter.apply(Vec::<TagInfo>::new())
             };
@@ -164,7 +180,7 @@ impl SyncFile {
                 });
             }
         }
-        Ok(items)
+        Ok(Planned { items, skipped })
     }
 }
 
@@ -223,5 +239,19 @@ mirrors:
         )
         .unwrap();
         assert!(SyncFile::load(&p).is_err(), "unknown keys are refused");
+        for bad in ["../x", "%2e%2e/y", "a/b", "", "-x", "\\u001b[2J"] {
+            std::fs::write(
+                &p,
+                format!("mirrors:\n  - source: nginx\n    destination: x.io/n\n    tags: [\"{bad}\"]\n"),
+            )
+            .unwrap();
+            match SyncFile::load(&p) {
+                Err(e @ Error::Config { .. }) => {
+                    assert!(e.is_usage());
+                    assert!(e.to_string().contains("not a valid tag"), "{e}");
+                }
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
     }
 }

@@ -362,6 +362,7 @@ impl Ecr {
         let client = self.client(&host.region).await;
         let mut out = Vec::new();
         let mut token: Option<String> = None;
+        let mut seen_tokens = std::collections::HashSet::new();
         loop {
             let page = client
                 .describe_repositories()
@@ -371,7 +372,11 @@ impl Ecr {
                 .await
                 .map_err(|e| aws_error("DescribeRepositories", e))?;
             for r in page.repositories() {
-                if let Some(name) = r.repository_name() {
+                // Names go into /v2 URLs: only the distribution grammar.
+                let name = r
+                    .repository_name()
+                    .filter(|n| crate::types::name::check_repository(n).is_ok());
+                if let Some(name) = name {
                     if prefix.is_empty()
                         || name == prefix
                         || name.starts_with(&format!("{prefix}/"))
@@ -381,7 +386,16 @@ impl Ecr {
                 }
             }
             match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                Some(t) if !t.is_empty() => {
+                    if !seen_tokens.insert(t.to_string()) {
+                        return Err(Error::Aws {
+                            operation: "DescribeRepositories".into(),
+                            detail: "the API repeated a page token (a pagination loop); stopped"
+                                .into(),
+                        });
+                    }
+                    token = Some(t.to_string())
+                }
                 _ => break,
             }
         }

@@ -15,6 +15,7 @@ use tokio::io::AsyncWriteExt;
 use crate::error::{Error, Result};
 use crate::registry::{ByteStream, Manifest, ManifestHead};
 use crate::types::media::detect_media_type;
+use crate::types::name::{Checked, NameKind};
 use crate::types::Digest;
 
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -285,12 +286,18 @@ impl Layout {
         result
     }
 
-    /// Tags recorded in `index.json`.
-    pub async fn tags(&self) -> Result<Vec<String>> {
+    /// Tags recorded in `index.json`; ref names that are not valid tags
+    /// are set aside (they could not be used in a registry URL).
+    pub async fn tags(&self) -> Result<Checked> {
         let index = self.read_index().await?;
-        Ok(Self::entries(&index)
+        let names = Self::entries(&index)
             .iter()
             .filter_map(|e| Self::ref_name(e).map(str::to_string))
-            .collect())
+            .collect::<Vec<_>>();
+        Ok(Checked::of(
+            NameKind::Tag,
+            &format!("oci:{} index.json", self.root.display()),
+            names,
+        ))
     }
 }

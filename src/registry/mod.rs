@@ -175,8 +175,9 @@ impl Repo {
         }
     }
 
-    /// Every tag of the repository.
-    pub async fn tags(&self) -> Result<Vec<String>> {
+    /// Every tag of the repository; names that break the tag grammar are
+    /// set aside with the reason, never used.
+    pub async fn tags(&self) -> Result<crate::types::name::Checked> {
         match self {
             Repo::Remote(r) => r.tags().await,
             Repo::Layout(l) => l.tags().await,

@@ -19,6 +19,7 @@ use crate::registry::pulls::Grant;
 use crate::registry::response::{read_limited, ErrorCode};
 use crate::registry::{ByteStream, Manifest, ManifestHead, UploadTarget};
 use crate::types::media::{detect_media_type, MANIFEST_ACCEPT};
+use crate::types::name::{check_repository, check_tag, Checked, NameKind};
 use crate::types::Digest;
 
 /// Largest manifest accepted (ECR's PutImage limit is 4 MiB).
@@ -75,7 +76,30 @@ fn with_digest(url: &Url, d: &Digest) -> Url {
     u
 }
 
+/// The error for a name that must not enter a URL.
+fn invalid_name(kind: &'static str, name: &str, reason: String) -> Error {
+    Error::InvalidName {
+        kind,
+        name: name.chars().take(200).collect(),
+        reason,
+    }
+}
+
 impl Remote {
+    /// `base/v2/<repo>/<tail>`, built only from a valid repository path.
+    fn repo_url(&self, tail: &str) -> Result<Url> {
+        check_repository(&self.repo).map_err(|r| invalid_name("repository", &self.repo, r))?;
+        self.client.url(&format!("{}/{tail}", self.repo))
+    }
+
+    /// `…/manifests/<reference>`, where the reference is a digest or a valid tag.
+    fn manifest_url(&self, reference: &str) -> Result<Url> {
+        if reference.parse::<Digest>().is_err() {
+            check_tag(reference).map_err(|r| invalid_name("tag", reference, r))?;
+        }
+        self.repo_url(&format!("manifests/{reference}"))
+    }
+
     fn what(&self, kind: &str, reference: &str) -> String {
         let sep = if reference.contains(':') && reference.starts_with("sha") {
             "@"
@@ -107,9 +131,7 @@ impl Remote {
 
     /// HEAD a manifest; `None` when the registry says 404.
     pub async fn head_manifest(&self, reference: &str) -> Result<Option<ManifestHead>> {
-        let url = self
-            .client
-            .url(&format!("{}/manifests/{reference}", self.repo))?;
+        let url = self.manifest_url(reference)?;
         let resp = self
             .request(
                 Method::HEAD,
@@ -144,9 +166,7 @@ impl Remote {
     /// Reserves `n` pulls for the manifest GETs of one image (free when the
     /// registry meters no pulls); `reference` is HEADed while waiting.
     pub async fn reserve_pulls(&self, n: u64, reference: &str) -> Result<Grant> {
-        let url = self
-            .client
-            .url(&format!("{}/manifests/{reference}", self.repo))?;
+        let url = self.manifest_url(reference)?;
         self.client
             .reserve_pulls(n, &url, &Scope::pull(&self.repo), &self.repo)
             .await
@@ -159,9 +179,7 @@ impl Remote {
         reference: &str,
         grant: Option<&Grant>,
     ) -> Result<Manifest> {
-        let url = self
-            .client
-            .url(&format!("{}/manifests/{reference}", self.repo))?;
+        let url = self.manifest_url(reference)?;
         let what = self.what("manifest", reference);
         let scope = Scope::pull(&self.repo);
         let resp = self
@@ -206,9 +224,7 @@ impl Remote {
 
     /// PUT a manifest's exact bytes.
     pub async fn put_manifest(&self, reference: &str, m: &Manifest) -> Result<()> {
-        let url = self
-            .client
-            .url(&format!("{}/manifests/{reference}", self.repo))?;
+        let url = self.manifest_url(reference)?;
         let mut h = HeaderMap::new();
         h.insert(
             CONTENT_TYPE,
@@ -236,7 +252,7 @@ impl Remote {
 
     /// HEAD a blob; its size when present.
     pub async fn blob_size(&self, d: &Digest) -> Result<Option<u64>> {
-        let url = self.client.url(&format!("{}/blobs/{d}", self.repo))?;
+        let url = self.repo_url(&format!("blobs/{d}"))?;
         let resp = self
             .request(
                 Method::HEAD,
@@ -259,7 +275,7 @@ impl Remote {
 
     /// GET a blob as a stream (redirects followed without credentials).
     pub async fn get_blob(&self, d: &Digest) -> Result<ByteStream> {
-        let url = self.client.url(&format!("{}/blobs/{d}", self.repo))?;
+        let url = self.repo_url(&format!("blobs/{d}"))?;
         let resp = self
             .request(
                 Method::GET,
@@ -287,7 +303,7 @@ impl Remote {
 
     /// Deletes a blob; `false` when the registry does not allow it.
     pub async fn delete_blob(&self, d: &Digest) -> Result<bool> {
-        let url = self.client.url(&format!("{}/blobs/{d}", self.repo))?;
+        let url = self.repo_url(&format!("blobs/{d}"))?;
         let scope = Scope::delete(&self.repo);
         let resp = self
             .request(Method::DELETE, url, HeaderMap::new(), None, &scope)
@@ -297,9 +313,10 @@ impl Remote {
 
     /// POST an upload, asking to mount from `mount_from` in the same registry.
     pub async fn begin_upload(&self, d: &Digest, mount_from: Option<&str>) -> Result<UploadTarget> {
-        let mut url = self.client.url(&format!("{}/blobs/uploads/", self.repo))?;
+        let mut url = self.repo_url("blobs/uploads/")?;
         let mut scope = Scope::push(&self.repo);
         if let Some(from) = mount_from {
+            check_repository(from).map_err(|r| invalid_name("repository", from, r))?;
             url.query_pairs_mut()
                 .append_pair("mount", d.as_str())
                 .append_pair("from", from);
@@ -488,15 +505,16 @@ impl Remote {
         Ok(())
     }
 
-    /// Every repository of the registry (`/v2/_catalog`, paginated).
-    pub async fn catalog(client: &Arc<RegistryClient>) -> Result<Vec<String>> {
+    /// Every repository of the registry (`/v2/_catalog`, paginated); names
+    /// that break the grammar are set aside, never used.
+    pub async fn catalog(client: &Arc<RegistryClient>) -> Result<Checked> {
         #[derive(serde::Deserialize)]
         struct Catalog {
             repositories: Option<Vec<String>>,
         }
         let first = client.url("_catalog?n=1000")?;
         let what = format!("catalog of {}", client.name);
-        paginate(
+        let names = paginate(
             client,
             first,
             &Scope::catalog(),
@@ -504,20 +522,20 @@ impl Remote {
             &what,
             |c: Catalog| c.repositories.unwrap_or_default(),
         )
-        .await
+        .await?;
+        Ok(Checked::of(NameKind::Repository, &what, names))
     }
 
-    /// Every tag, following `Link: <…>; rel="next"` pagination.
-    pub async fn tags(&self) -> Result<Vec<String>> {
+    /// Every tag, following `Link: <…>; rel="next"` pagination; tags that
+    /// break the grammar are set aside, never used.
+    pub async fn tags(&self) -> Result<Checked> {
         #[derive(serde::Deserialize)]
         struct TagList {
             tags: Option<Vec<String>>,
         }
-        let first = self
-            .client
-            .url(&format!("{}/tags/list?n=1000", self.repo))?;
+        let first = self.repo_url("tags/list?n=1000")?;
         let what = format!("repository {}/{}", self.client.name, self.repo);
-        paginate(
+        let names = paginate(
             &self.client,
             first,
             &Scope::pull(&self.repo),
@@ -525,7 +543,8 @@ impl Remote {
             &what,
             |t: TagList| t.tags.unwrap_or_default(),
         )
-        .await
+        .await?;
+        Ok(Checked::of(NameKind::Tag, &format!("tags of {what}"), names))
     }
 }
 

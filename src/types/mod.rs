@@ -5,6 +5,7 @@
 pub mod action;
 pub mod digest;
 pub mod media;
+pub mod name;
 pub mod platform;
 pub mod reference;
 pub mod tree;

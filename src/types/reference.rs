@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use crate::error::Error;
+use crate::types::name::{check_host, check_tag, valid_component};
 use crate::types::Digest;
 
 /// Docker Hub's logical registry name.
@@ -59,23 +60,7 @@ fn invalid(input: &str, reason: impl Into<String>) -> Error {
 
 /// Checks a tag against the distribution grammar `[\w][\w.-]{0,127}`.
 pub fn validate_tag(input: &str, tag: &str) -> Result<(), Error> {
-    let ok = !tag.is_empty()
-        && tag.len() <= 128
-        && tag
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
-        && tag
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(
-            input,
-            format!("invalid tag {tag:?} (letters, digits, _ . -; at most 128; not starting with . or -)"),
-        ))
-    }
+    check_tag(tag).map_err(|reason| invalid(input, format!("invalid tag {tag:?}: {reason}")))
 }
 
 impl RegistryRef {
@@ -229,54 +214,6 @@ fn parse_layout(input: &str, rest: &str) -> Result<LayoutRef, Error> {
     })
 }
 
-/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` — one path component of a repository.
-fn valid_component(c: &str) -> bool {
-    let b = c.as_bytes();
-    let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
-    if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
-        return false;
-    }
-    let mut i = 0;
-    while i < b.len() {
-        if alnum(b[i]) {
-            i += 1;
-            continue;
-        }
-        // A separator run: ".", "_", "__" or one or more "-".
-        let start = i;
-        while i < b.len() && !alnum(b[i]) {
-            i += 1;
-        }
-        let sep = &c[start..i];
-        if !(sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-')) {
-            return false;
-        }
-    }
-    true
-}
-
-/// A registry host: DNS labels (or an IPv4 address) with an optional port.
-fn valid_domain(d: &str) -> bool {
-    let (host, port) = match d.rsplit_once(':') {
-        Some((h, p)) => (h, Some(p)),
-        None => (d, None),
-    };
-    if let Some(p) = port {
-        if p.is_empty() || p.len() > 5 || !p.bytes().all(|x| x.is_ascii_digit()) {
-            return false;
-        }
-    }
-    !host.is_empty()
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label
-                    .bytes()
-                    .all(|x| x.is_ascii_alphanumeric() || x == b'-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        })
-}
-
 /// Parses the Docker reference grammar without a regex (start-up time
 /// matters for CI steps that run crossdock many times).
 fn parse_registry(input: &str) -> Result<RegistryRef, Error> {
@@ -318,11 +255,8 @@ fn parse_registry(input: &str) -> Result<RegistryRef, Error> {
         }
         _ => (DOCKER_HUB.to_string(), name.to_string()),
     };
-    if !valid_domain(&registry) {
-        return Err(invalid(
-            input,
-            format!("invalid registry host {registry:?}"),
-        ));
+    if let Err(reason) = check_host(&registry) {
+        return Err(invalid(input, format!("invalid registry host: {reason}")));
     }
     let registry = match registry.as_str() {
         "index.docker.io" | DOCKER_HUB_API => DOCKER_HUB.to_string(),
@@ -457,6 +391,8 @@ mod tests {
             "nginx:-bad",
             "host:port:x/y",
             "host:99999999/x",
+            "localhost:99999/x",
+            "localhost:0/x",
             "a..b/c",
             "x/-y",
             "x/y-",

@@ -476,7 +476,7 @@ impl Env {
             }
         }
         std::fs::write(docker.join("config.json"), cfg.to_string()).expect("docker config");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_crossdock"));
+        let mut cmd = Command::new(crossdock_bin());
         cmd.args(args)
             .env("CROSSDOCK_CONFIG", dir.join("config.toml"))
             .env("DOCKER_CONFIG", &docker)
@@ -492,6 +492,14 @@ impl Env {
             .stderr(Stdio::piped());
         cmd
     }
+}
+
+/// The binary under test: this build's, or `CROSSDOCK_TEST_BIN` (to check
+/// that a test fails against an older build).
+pub fn crossdock_bin() -> PathBuf {
+    std::env::var_os("CROSSDOCK_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_crossdock")))
 }
 
 pub fn to_run(o: Output) -> Run {

@@ -2,6 +2,7 @@
 //! registries and a token server on loopback, started per test on free ports.
 
 mod harness;
+mod hostile;
 mod proxy;
 mod report;
 
@@ -13,4 +14,5 @@ mod features;
 mod measure;
 mod migrate;
 mod roundtrips;
+mod security;
 mod throttle;

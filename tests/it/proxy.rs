@@ -2,8 +2,9 @@
 //! request (streaming both ways, Host kept so upload Locations point back at
 //! the proxy), counts requests, and injects faults by rule: an HTTP status
 //! (429/503 with Retry-After), a connection reset before answering, a reset
-//! in the middle of a response body, a delay, or a redirect to another host
-//! name (to check that credentials are not forwarded across hosts).
+//! in the middle of a response body, a delay, a redirect to another host
+//! name (to check that credentials are not forwarded across hosts) or to any
+//! URL, a canned response (see `hostile.rs`), or a body that stalls.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,11 +12,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
-use http_body_util::{combinators::BoxBody, BodyExt, Empty, StreamBody};
+use http_body_util::{BodyExt, Empty, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::{Request, Response};
 
-type Body = BoxBody<Bytes, std::io::Error>;
+use crate::hostile::{Body, Canned};
 
 #[derive(Clone, Debug)]
 pub enum Fault {
@@ -30,6 +31,12 @@ pub enum Fault {
     TooMany(Option<String>),
     /// 401 with this `WWW-Authenticate` challenge (a token that expired).
     Unauthorized(String),
+    /// 307 to `<base><path>` (another server altogether).
+    RedirectTo(String),
+    /// Answer this instead of forwarding.
+    Respond(Canned),
+    /// Forward, but stop sending the body after this many bytes (and hang).
+    StallBodyAfter(usize),
 }
 
 #[derive(Clone, Debug)]
@@ -126,6 +133,13 @@ impl Proxy {
             .sum()
     }
 
+    /// Adds a rule (after those given at start).
+    pub fn add_rule(&self, rule: Rule) {
+        let mut s = self.state.lock().expect("state");
+        s.rules.push(rule);
+        s.fired.push(0);
+    }
+
     /// How many times rule `i` fired.
     pub fn fired(&self, i: usize) -> usize {
         self.state.lock().expect("state").fired[i]
@@ -210,7 +224,17 @@ async fn handle(
         }
     };
     let mut reset_after = None;
+    let mut stall_after = None;
     match fault {
+        Some(Fault::Respond(c)) => return Ok(c.into_response(Arc::new(Mutex::new(0)))),
+        Some(Fault::RedirectTo(base)) => {
+            return Response::builder()
+                .status(307)
+                .header("location", format!("{base}{path}"))
+                .body(empty())
+                .map_err(|_| Abort)
+        }
+        Some(Fault::StallBodyAfter(n)) => stall_after = Some(n),
         Some(Fault::Status(code, retry_after)) => {
             let mut b = Response::builder().status(code);
             if let Some(s) = retry_after {
@@ -331,6 +355,23 @@ async fn handle(
             sent += chunk.len();
             Ok(Frame::data(chunk))
         });
-    out.body(BodyExt::boxed(StreamBody::new(body_stream)))
-        .map_err(|_| Abort)
+    match stall_after {
+        Some(limit) => {
+            // Pass `limit` bytes, then never another.
+            let mut passed = 0usize;
+            let head = body_stream.take_while(move |c| {
+                let go = passed < limit;
+                if let Ok(f) = c {
+                    passed += f.data_ref().map(|d| d.len()).unwrap_or(0);
+                }
+                futures_util::future::ready(go)
+            });
+            let s = head.chain(futures_util::stream::pending());
+            out.body(BodyExt::boxed(StreamBody::new(s)))
+                .map_err(|_| Abort)
+        }
+        None => out
+            .body(BodyExt::boxed(StreamBody::new(body_stream)))
+            .map_err(|_| Abort),
+    }
 }
