@@ -13,6 +13,10 @@ use crate::error::Error;
 
 /// The smallest chunk ECR accepts for every PATCH but the last.
 pub const MIN_CHUNK: u64 = 5 * 1024 * 1024;
+/// The longest wait a setting may ask for (a day), in seconds.
+pub const MAX_WAIT_S: u64 = 24 * 3600;
+/// The longest backoff step a setting may ask for (an hour), in ms.
+pub const MAX_DELAY_MS: u64 = 3_600_000;
 
 /// The whole configuration file.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -187,6 +191,25 @@ impl Config {
         if cfg.retry.max_attempts == 0 {
             return Err("retry.max_attempts must be at least 1".into());
         }
+        // Bounds keep every time computation far from overflow.
+        let checks: [(&str, u64, u64); 4] = [
+            ("retry.max_attempts", u64::from(cfg.retry.max_attempts), 100),
+            ("retry.base_delay_ms", cfg.retry.base_delay_ms, MAX_DELAY_MS),
+            ("retry.max_delay_ms", cfg.retry.max_delay_ms, MAX_DELAY_MS),
+            ("retry.max_retry_after_s", cfg.retry.max_retry_after_s, MAX_WAIT_S),
+        ];
+        for (key, v, max) in checks {
+            if v > max {
+                return Err(format!("{key} = {v} is above the largest allowed, {max}"));
+            }
+        }
+        for (name, r) in &cfg.registry {
+            if r.ratelimit_poll_s.is_some_and(|p| p > MAX_WAIT_S) {
+                return Err(format!(
+                    "registry {name:?}: ratelimit_poll_s is above the largest allowed, {MAX_WAIT_S}"
+                ));
+            }
+        }
         Ok(cfg)
     }
 
@@ -228,6 +251,42 @@ insecure = true
         assert!(Config::parse("[registry.x]\nendpoint = \"ftp://x\"").is_err());
         assert!(Config::parse("[registry.x]\nendpont = \"http://x\"").is_err());
         assert!(Config::parse("[retry]\nmax_attempts = 0").is_err());
+        assert!(Config::parse("[retry]\nmax_retry_after_s = 9223372036854775807").is_err());
+        assert!(Config::parse("[retry]\nmax_delay_ms = -1").is_err());
+        assert!(Config::parse("[registry.x]\nratelimit_poll_s = 99999999").is_err());
+    }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+            #[test]
+            fn config_text_never_panics(
+                text in "\\PC{0,200}",
+                key in "(max_attempts|base_delay_ms|max_delay_ms|max_retry_after_s)",
+                n in any::<i64>(),
+                ep in "\\PC{0,30}",
+                chunk in any::<i64>(),
+            ) {
+                let _ = Config::parse(&text);
+                if let Ok(c) = Config::parse(&format!("[retry]\n{key} = {n}\n")) {
+                    // Whatever is accepted is safe to compute with.
+                    for attempt in [0, 1, 5, u32::MAX] {
+                        let _ = c.retry.delay(attempt, Some(Duration::MAX));
+                    }
+                }
+                let _ = Config::parse(&format!(
+                    "[registry.x]\nendpoint = {}\nchunk_size = {chunk}\n",
+                    toml_str(&ep)
+                ));
+            }
+        }
+
+        fn toml_str(s: &str) -> String {
+            format!("{:?}", s)
+        }
     }
 
     #[test]

@@ -200,7 +200,7 @@ async fn all_tags(
                 out.blobs_copied += r.blobs_copied;
                 out.blobs_skipped += r.blobs_skipped;
                 out.blobs_mounted += r.blobs_mounted;
-                out.bytes_copied += r.bytes_copied;
+                out.bytes_copied = out.bytes_copied.saturating_add(r.bytes_copied);
                 if !ctx.printer.json() {
                     ctx.printer.note(&format!("{tag}: {}", r.status));
                 }

@@ -57,9 +57,9 @@ async fn image_info(
             let n = layers.len();
             let mut size = 0;
             for b in std::iter::once(config).chain(layers) {
-                size += b.size;
+                size = b.size.saturating_add(size);
                 if seen.insert(b.digest.to_string()) {
-                    *total += b.size;
+                    *total = total.saturating_add(b.size);
                 }
             }
             Ok(PlatformInfo {

@@ -304,7 +304,9 @@ async fn execute(ctx: &Context, plan: Plan<'_>) -> anyhow::Result<()> {
     let mut repos: Vec<&str> = items.iter().map(|i| i.dst_repo.as_str()).collect();
     repos.sort();
     repos.dedup();
-    let bytes_copied = results.iter().map(|r| r.bytes_copied).sum();
+    let bytes_copied = results
+        .iter()
+        .fold(0u64, |n, r| n.saturating_add(r.bytes_copied));
     let summary = RunSummary {
         source: plan.source,
         destination: plan.destination,

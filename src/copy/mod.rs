@@ -326,7 +326,7 @@ impl Copier {
                 todo.push(b);
             }
         }
-        let todo_bytes: u64 = todo.iter().map(|b| b.size).sum();
+        let todo_bytes: u64 = todo.iter().fold(0u64, |n, b| n.saturating_add(b.size));
 
         if self.opts.dry_run {
             // Across the images of one run, a blob is counted once.
@@ -337,7 +337,7 @@ impl Copier {
             for b in &todo {
                 if planned.insert((dst.describe(), b.digest.clone())) {
                     tally.copied += 1;
-                    tally.bytes += b.size;
+                    tally.bytes = tally.bytes.saturating_add(b.size);
                 } else {
                     tally.skipped += 1;
                 }
@@ -368,7 +368,7 @@ impl Copier {
             match outcome {
                 BlobOutcome::Copied => {
                     tally.copied += 1;
-                    tally.bytes += size;
+                    tally.bytes = tally.bytes.saturating_add(size);
                 }
                 BlobOutcome::Mounted => tally.mounted += 1,
                 BlobOutcome::Skipped => tally.skipped += 1,

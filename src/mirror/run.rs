@@ -325,7 +325,7 @@ impl<'a> Runner<'a> {
         r.pulls = wanted.len() as u64 + u64::from(it.tag.images.len() > 1);
         for (digest, size) in wanted {
             if seen.insert(format!("{}|{digest}", it.dst_repo)) {
-                r.bytes_copied += size;
+                r.bytes_copied = r.bytes_copied.saturating_add(*size);
             }
         }
         Ok(())

@@ -79,7 +79,12 @@ impl SyncFile {
     /// Reads and validates the file.
     pub fn load(path: &Path) -> Result<SyncFile> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let f: SyncFile = yaml_serde::from_str(&text).map_err(|e| Error::Config {
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates the text of the file at `path` (for messages).
+    pub fn parse(text: &str, path: &Path) -> Result<SyncFile> {
+        let f: SyncFile = yaml_serde::from_str(text).map_err(|e| Error::Config {
             path: path.display().to_string(),
             reason: e.to_string(),
         })?;
@@ -251,6 +256,38 @@ mirrors:
                     assert!(e.to_string().contains("not a valid tag"), "{e}");
                 }
                 other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+            #[test]
+            fn sync_text_never_panics(
+                text in "\\PC{0,200}",
+                src in "\\PC{0,30}",
+                tag in "\\PC{0,20}",
+                latest in any::<i64>(),
+                semver in "\\PC{0,12}",
+            ) {
+                let p = Path::new("m.yaml");
+                let _ = SyncFile::parse(&text, p);
+                let q = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+                let doc = format!(
+                    "mirrors:\n  - source: {}\n    destination: x.io/y\n    tags: [{}]\n    latest: {latest}\n    semver: {}\n    platforms: [{}]\n",
+                    q(&src), q(&tag), q(&semver), q(&tag)
+                );
+                if let Ok(f) = SyncFile::parse(&doc, p) {
+                    for m in &f.mirrors {
+                        for t in &m.tags {
+                            prop_assert!(check_tag(t).is_ok());
+                        }
+                    }
+                }
             }
         }
     }

@@ -148,18 +148,46 @@ pub struct Token {
 pub struct TokenResponse {
     token: Option<String>,
     access_token: Option<String>,
-    expires_in: Option<u64>,
+    /// Seconds; read leniently (any JSON number, or a numeric string), as
+    /// servers disagree on the type.
+    #[serde(default)]
+    expires_in: serde_json::Value,
 }
 
+/// Longest token lifetime believed: a server claiming more (up to
+/// `u64::MAX` seconds) gets its token refreshed after a day anyway.
+const MAX_TOKEN_LIFE: Duration = Duration::from_secs(24 * 3600);
+
 impl TokenResponse {
+    /// Parses the token endpoint's JSON body.
+    pub fn parse(body: &[u8]) -> Result<TokenResponse, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+
+    /// The lifetime the server announced (60 s when absent or unreadable),
+    /// between 1 s and a day.
+    fn lifetime(&self) -> Duration {
+        let secs = match &self.expires_in {
+            serde_json::Value::Number(n) => n
+                .as_u64()
+                .or_else(|| n.as_f64().filter(|f| f.is_finite() && *f > 0.0).map(|f| f.min(u64::MAX as f64) as u64))
+                .or(n.as_i64().map(|_| 1)),
+            serde_json::Value::String(s) => s.trim().parse::<u64>().ok(),
+            _ => None,
+        }
+        .unwrap_or(60);
+        Duration::from_secs(secs.max(1)).min(MAX_TOKEN_LIFE)
+    }
+
     /// The usable token, refreshed 10 s before expiry (60 s assumed when absent).
     pub fn into_token(self) -> Option<Token> {
+        let life = self.lifetime();
         let value = self.token.or(self.access_token).filter(|t| !t.is_empty())?;
-        let life = Duration::from_secs(self.expires_in.unwrap_or(60).max(1));
         let margin = Duration::from_secs(10).min(life / 2);
+        let now = Instant::now();
         Some(Token {
             value: Secret::new(value),
-            refresh_at: Instant::now() + life - margin,
+            refresh_at: now.checked_add(life - margin).unwrap_or(now),
         })
     }
 }
@@ -412,5 +440,53 @@ mod tests {
         assert!(tok.refresh_at > Instant::now() + Duration::from_secs(40));
         let t: TokenResponse = serde_json::from_str(r#"{"access_token":""}"#).unwrap();
         assert!(t.into_token().is_none());
+        // Absurd lifetimes do not overflow: at most a day is believed.
+        for body in [
+            r#"{"token":"t","expires_in":18446744073709551615}"#,
+            r#"{"token":"t","expires_in":1e300}"#,
+            r#"{"token":"t","expires_in":"18446744073709551615"}"#,
+        ] {
+            let tok = TokenResponse::parse(body.as_bytes()).unwrap().into_token().unwrap();
+            assert!(tok.refresh_at <= Instant::now() + MAX_TOKEN_LIFE, "{body}");
+            assert!(tok.refresh_at > Instant::now() + Duration::from_secs(3600), "{body}");
+        }
+        for body in [r#"{"token":"t","expires_in":-5}"#, r#"{"token":"t","expires_in":0}"#] {
+            let tok = TokenResponse::parse(body.as_bytes()).unwrap().into_token().unwrap();
+            assert!(tok.refresh_at <= Instant::now() + Duration::from_secs(1), "{body}");
+        }
+    }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+            #[test]
+            fn challenges_never_panic(s in "\\PC{0,200}", scheme in "(?i)(bearer|basic|negotiate) ") {
+                let _ = parse_challenge(&s);
+                let with = format!("{scheme}{s}");
+                if let Some(Challenge::Bearer { realm, .. }) = parse_challenge(&with) {
+                    prop_assert!(with.contains(realm.trim_matches('"').trim()));
+                }
+            }
+
+            #[test]
+            fn token_answers_never_panic(
+                body in "\\PC{0,120}",
+                n in any::<u64>(),
+                f in any::<f64>(),
+                i in any::<i64>(),
+            ) {
+                let _ = TokenResponse::parse(body.as_bytes()).map(TokenResponse::into_token);
+                for v in [n.to_string(), format!("{f:e}"), i.to_string(), format!("\"{n}\"")] {
+                    let b = format!(r#"{{"token":"t","expires_in":{v}}}"#);
+                    if let Ok(t) = TokenResponse::parse(b.as_bytes()) {
+                        let tok = t.into_token();
+                        prop_assert!(tok.is_some());
+                    }
+                }
+            }
+        }
     }
 }

@@ -254,11 +254,19 @@ impl Ecr {
             operation: "GetAuthorizationToken".into(),
             detail: "the token is not user:password".into(),
         })?;
+        // ECR tokens last 12 hours; a later expiry (or one beyond what the
+        // clock can hold) is not believed.
+        let now = SystemTime::now();
         let expires = data
             .expires_at()
             .and_then(|t| u64::try_from(t.secs()).ok())
-            .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
-            .filter(|t| *t > SystemTime::now());
+            .map(|s| {
+                let latest = now + Duration::from_secs(12 * 3600);
+                SystemTime::UNIX_EPOCH
+                    .checked_add(Duration::from_secs(s))
+                    .map_or(latest, |t| t.min(latest))
+            })
+            .filter(|t| *t > now);
         Ok((
             Credential {
                 username: user.to_string(),

@@ -162,14 +162,18 @@ impl PullLimitPolicy for HubPullLimit {
     }
 }
 
-/// The Hub API's `X-Retry-After` (a Unix time) as a wait from now.
+/// How long until the Unix time in `X-Retry-After`; a time beyond what
+/// the clock can hold (e.g. `u64::MAX`) is "as long as it gets".
+fn retry_wait(value: &str, now: SystemTime) -> Option<Duration> {
+    let t: u64 = value.trim().parse().ok()?;
+    Some(match SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(t)) {
+        Some(at) => at.duration_since(now).unwrap_or(Duration::ZERO),
+        None => Duration::MAX,
+    })
+}
+
 fn retry_at(h: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let t: u64 = h.get("x-retry-after")?.to_str().ok()?.trim().parse().ok()?;
-    let at = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(t))?;
-    Some(
-        at.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
+    retry_wait(h.get("x-retry-after")?.to_str().ok()?, SystemTime::now())
 }
 
 impl HubApi {
@@ -278,10 +282,11 @@ impl HubApi {
                     })
                 }
                 Ok(r) if r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
-                    // Hub API's own limit: wait until the time it names.
+                    // Hub API's own limit: wait until the time it names,
+                    // at most the longest Retry-After configured.
                     let wait = retry_at(r.headers())
                         .unwrap_or(Duration::from_secs(5))
-                        .min(Duration::from_secs(900));
+                        .min(Duration::from_secs(self.retry.max_retry_after_s));
                     gate.extend(wait);
                     Error::Http {
                         method: "GET".into(),
@@ -445,5 +450,43 @@ mod tests {
             reqwest::header::HeaderValue::from_static("18446744073709551615"),
         );
         let _ = retry_at(&h);
+    }
+
+    #[test]
+    fn retry_after_times_do_not_overflow() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        assert_eq!(retry_wait("1010", now), Some(Duration::from_secs(10)));
+        assert_eq!(retry_wait("10", now), Some(Duration::ZERO));
+        assert_eq!(retry_wait("18446744073709551615", now), Some(Duration::MAX));
+        assert_eq!(retry_wait("soon", now), None);
+    }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+            #[test]
+            fn retry_headers_never_panic(v in "\\PC{0,40}", n in any::<u64>()) {
+                let _ = retry_wait(&v, SystemTime::now());
+                prop_assert!(retry_wait(&n.to_string(), SystemTime::now()).is_some());
+            }
+
+            #[test]
+            fn pages_never_panic(body in "\\PC{0,300}", size in any::<i128>(), name in "\\PC{0,20}") {
+                let _ = serde_json::from_str::<Page<HubTag>>(&body);
+                let _ = serde_json::from_str::<Page<HubRepo>>(&body);
+                let page = format!(
+                    r#"{{"next":null,"results":[{{"name":{},"full_size":{size},"images":[{{"size":{size},"digest":"x"}}]}}]}}"#,
+                    serde_json::Value::String(name)
+                );
+                if let Ok(p) = serde_json::from_str::<Page<HubTag>>(&page) {
+                    for t in p.results {
+                        let _ = t.images.iter().map(HubImage::platform).count();
+                    }
+                }
+            }
+        }
     }
 }

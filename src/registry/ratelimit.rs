@@ -110,4 +110,31 @@ mod tests {
         h.insert("ratelimit-remaining", HeaderValue::from_static("lots"));
         assert_eq!(from_headers(&h), None);
     }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+        use reqwest::header::HeaderValue;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+            #[test]
+            fn headers_never_panic(l in "[ -~]{0,40}", r in "[ -~]{0,40}", n in any::<u64>(), w in any::<u64>()) {
+                let _ = parse_value(&l);
+                let mut h = HeaderMap::new();
+                for (k, v) in [("ratelimit-limit", l), ("ratelimit-remaining", r), ("docker-ratelimit-source", "x".into())] {
+                    if let Ok(v) = HeaderValue::from_str(&v) {
+                        h.insert(k, v);
+                    }
+                }
+                if let Some(rl) = from_headers(&h) {
+                    let _ = rl.describe();
+                }
+                let v = format!("{n};w={w}");
+                prop_assert_eq!(parse_value(&v), Some((n, Some(w))));
+                let rl = RateLimit { limit: n, remaining: n, window_s: Some(w), source: None, observed_at: 0 };
+                let _ = rl.describe();
+            }
+        }
+    }
 }

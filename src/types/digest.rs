@@ -211,4 +211,22 @@ mod tests {
         v.update(b"bc");
         assert!(v.verify(&d, Some(3)).is_ok());
     }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+            #[test]
+            fn digests_never_panic(s in "\\PC{0,140}|sha(256|512):[0-9a-fA-F]{0,130}") {
+                if let Ok(d) = s.parse::<Digest>() {
+                    prop_assert_eq!(d.as_str(), s.as_str());
+                    prop_assert!(!d.hex().is_empty());
+                    let _ = d.short();
+                    prop_assert!(matches!(d.algorithm(), "sha256" | "sha512"));
+                }
+            }
+        }
+    }
 }

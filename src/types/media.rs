@@ -237,4 +237,45 @@ mod tests {
         )
         .is_err());
     }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn desc() -> impl Strategy<Value = String> {
+            (
+                "sha256:[0-9a-f]{64}|sha256:[0-9a-g]{0,66}|\\PC{0,10}",
+                any::<i64>(),
+                "[a-z/.+0-9]{0,30}",
+            )
+                .prop_map(|(d, size, mt)| {
+                    format!(r#"{{"mediaType":"{mt}","digest":{},"size":{size}}}"#, serde_json::Value::String(d))
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+            #[test]
+            fn manifests_never_panic(
+                raw in proptest::collection::vec(any::<u8>(), 0..200),
+                config in desc(),
+                layers in proptest::collection::vec(desc(), 0..4),
+                ct in "\\PC{0,40}",
+            ) {
+                for mt in [OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST, "x"] {
+                    let _ = parse("m", mt, &raw);
+                }
+                let _ = detect_media_type(&raw, Some(&ct));
+                let m = format!(r#"{{"schemaVersion":2,"config":{config},"layers":[{}]}}"#, layers.join(","));
+                let _ = detect_media_type(m.as_bytes(), None);
+                if let Ok(Parsed::Image { layers: l, .. }) = parse("m", OCI_MANIFEST, m.as_bytes()) {
+                    prop_assert_eq!(l.len(), layers.len());
+                }
+                let idx = format!(r#"{{"schemaVersion":2,"manifests":[{}]}}"#, layers.join(","));
+                let _ = parse("i", OCI_INDEX, idx.as_bytes());
+                let _ = filter_index(idx.as_bytes(), |_| true, &[("a", "b".into())]);
+                let _ = filtered_from(&raw);
+            }
+        }
+    }
 }

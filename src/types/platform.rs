@@ -91,4 +91,19 @@ mod tests {
             assert!(bad.parse::<Platform>().is_err(), "{bad}");
         }
     }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+            #[test]
+            fn platforms_never_panic(s in "\\PC{0,40}") {
+                if let Ok(p) = s.parse::<Platform>() {
+                    prop_assert!(p.accepts(&p));
+                }
+            }
+        }
+    }
 }

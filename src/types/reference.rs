@@ -407,4 +407,28 @@ mod tests {
             );
         }
     }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+            #[test]
+            fn references_never_panic_and_parse_to_valid_parts(
+                s in "\\PC{0,80}|(docker://)?([a-zA-Z0-9.:-]{1,20}/)?[a-z0-9._/-]{1,30}(:[\\w.%/-]{0,20})?(@sha256:[0-9a-f]{0,64})?|oci:[^\\x00]{0,30}",
+            ) {
+                if let Ok(ImageRef::Registry(r)) = s.parse::<ImageRef>() {
+                    prop_assert!(crate::types::name::check_repository(&r.repository).is_ok());
+                    prop_assert!(crate::types::name::check_host(&r.registry).is_ok());
+                    if let Some(t) = &r.tag {
+                        prop_assert!(crate::types::name::check_tag(t).is_ok());
+                    }
+                    // What is displayed parses back to the same reference.
+                    let again = r.to_string().parse::<ImageRef>();
+                    prop_assert!(matches!(again, Ok(ImageRef::Registry(ref x)) if x.repository == r.repository && x.tag == r.tag));
+                }
+            }
+        }
+    }
 }

@@ -227,3 +227,85 @@ fn sync_file_with_an_invalid_tag_is_a_usage_error() {
     assert!(r.stderr.contains("not a valid tag"), "{}", r.stderr);
     assert!(r.stderr.contains("../../victim"), "{}", r.stderr);
 }
+
+/// `WWW-Authenticate: Bearer` challenge naming this server's own `/token`.
+fn bearer_challenge(r: &crate::hostile::Seen) -> Canned {
+    let host = r.header("host").unwrap_or("127.0.0.1").to_string();
+    Canned::json(401, json!({"errors": [{"code": "UNAUTHORIZED", "message": "token"}]})).header(
+        "www-authenticate",
+        &format!("Bearer realm=\"http://{host}/token\",service=\"hostile\""),
+    )
+}
+
+/// A token answer with `expires_in` near `u64::MAX` does not overflow a
+/// time computation: the token is used (and refreshed within a day).
+#[test]
+fn token_lifetime_near_u64_max_does_not_panic() {
+    let mut env = Env::new();
+    let reg = Hostile::start(|r| {
+        let path = r.path.split('?').next().unwrap_or("");
+        match (path, r.header("authorization")) {
+            ("/token", _) => Canned::json(
+                200,
+                json!({"token": "t0k", "expires_in": u64::MAX, "issued_at": "2026-01-01T00:00:00Z"}),
+            ),
+            ("/v2/x/tags/list", Some("Bearer t0k")) => {
+                Canned::json(200, json!({"name": "x", "tags": ["a", "b"]}))
+            }
+            _ => bearer_challenge(r),
+        }
+    });
+    env.config += &format!("[registry.\"{}\"]\ninsecure = true\n", reg.addr());
+    let r = env.crossdock(&["ls", &format!("{}/x", reg.addr()), "-o", "json"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json()["tags"], json!(["a", "b"]));
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}
+
+/// The Hub API's `X-Retry-After: u64::MAX` (a Unix time no clock can hold)
+/// is a wait capped by `max_retry_after_s`, not an overflow.
+#[test]
+fn hub_api_retry_after_u64_max_does_not_panic() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let mut env = Env::new();
+    let a = env.open_registry();
+    let b = env.open_registry();
+    seed(&env, &a, "acme/api", "1.0", 84);
+    let calls = AtomicUsize::new(0);
+    let api = Hostile::start(move |r| {
+        if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Canned::json(429, json!({"detail": "slow down"}))
+                .header("x-retry-after", &u64::MAX.to_string());
+        }
+        match r.path.split('?').next().unwrap_or("") {
+            "/v2/namespaces/acme/repositories" => Canned::json(
+                200,
+                json!({"count": 1, "next": null, "results": [{"name": "api"}]}),
+            ),
+            "/v2/namespaces/acme/repositories/api/tags" => Canned::json(
+                200,
+                json!({"count": 1, "next": null, "results": [{"name": "1.0"}]}),
+            ),
+            _ => Canned::status(404),
+        }
+    });
+    env.config = env
+        .config
+        .replace("[retry]\n", "[retry]\nmax_retry_after_s = 1\n");
+    env.config += &format!(
+        "[registry.\"docker.io\"]\nendpoint = \"http://127.0.0.1:{}\"\nhub_api = \"{}\"\n",
+        a.port,
+        api.url()
+    );
+    let r = env.crossdock(&[
+        "migrate",
+        "docker.io/acme",
+        &format!("{}/mirror", b.addr()),
+        "--dry-run",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json()["images"], 1, "{}", r.stderr);
+    assert_eq!(api.requests().len(), 3, "{}", r.stderr);
+}
