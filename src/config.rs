@@ -196,7 +196,11 @@ impl Config {
             ("retry.max_attempts", u64::from(cfg.retry.max_attempts), 100),
             ("retry.base_delay_ms", cfg.retry.base_delay_ms, MAX_DELAY_MS),
             ("retry.max_delay_ms", cfg.retry.max_delay_ms, MAX_DELAY_MS),
-            ("retry.max_retry_after_s", cfg.retry.max_retry_after_s, MAX_WAIT_S),
+            (
+                "retry.max_retry_after_s",
+                cfg.retry.max_retry_after_s,
+                MAX_WAIT_S,
+            ),
         ];
         for (key, v, max) in checks {
             if v > max {

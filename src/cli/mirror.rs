@@ -395,8 +395,11 @@ fn render(s: &RunSummary, prices: &Prices, printer: &Printer) -> String {
             r.error.clone().unwrap_or_default(),
         ]);
     }
-    let mut out = format!("{}
-", printer.table(&t));
+    let mut out = format!(
+        "{}
+",
+        printer.table(&t)
+    );
     out += &skipped_lines(&s.invalid_names);
     if s.dry_run {
         out += &format!(

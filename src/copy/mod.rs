@@ -233,7 +233,8 @@ impl Copier {
 
         // Cheap check first: HEADs only (both at once), no pull spent when
         // nothing changed.
-        let (head, dst_head) = tokio::join!(src.head_manifest(src_ref), dst.head_manifest(dst_ref));
+        // At a layout destination, "present" means the whole image is intact.
+        let (head, dst_head) = tokio::join!(src.head_manifest(src_ref), dst.head_complete(dst_ref));
         let head = head?.ok_or_else(|| Error::NotFound {
             what: format!("manifest {}", job.src_name),
             detail: "no such tag or digest at the source".into(),
@@ -308,7 +309,7 @@ impl Copier {
                 if fresh {
                     return Ok((b, false));
                 }
-                let present = dst.blob_size(&b.digest).await?.is_some();
+                let present = dst.has_blob(&b.digest, b.size).await?;
                 if present {
                     let _ = cell.set(BlobOutcome::Skipped);
                 }
@@ -456,6 +457,8 @@ impl Copier {
             Enter(Manifest),
             Leave(Manifest),
         }
+        let mut seen_manifests = HashSet::new();
+        seen_manifests.insert(top.digest.clone());
         let mut stack = vec![Step::Enter(top)];
         let mut depth_guard = 0usize;
         while let Some(step) = stack.pop() {
@@ -487,15 +490,15 @@ impl Copier {
                     }
                     // HEAD every child at the destination (free), then fetch
                     // the missing ones with their pulls reserved together.
-                    // A child listed twice is fetched once.
-                    let mut unique = HashSet::new();
+                    // A child listed twice (in this index or another one of
+                    // the tree) is fetched once.
                     let children: Vec<_> = children
                         .into_iter()
-                        .filter(|c| unique.insert(c.digest.clone()))
+                        .filter(|c| seen_manifests.insert(c.digest.clone()))
                         .collect();
                     let present = stream::iter(children.iter())
                         .map(|c| async move {
-                            dst.head_manifest(c.digest.as_str())
+                            dst.head_complete(c.digest.as_str())
                                 .await
                                 .map(|h| h.is_some())
                         })
@@ -594,7 +597,7 @@ impl Copier {
             gate,
             |attempt, e| reporter.blob_retry(&b.digest, attempt, e),
             |attempt| async move {
-                if attempt > 1 && dst.blob_size(&b.digest).await?.is_some() {
+                if attempt > 1 && dst.has_blob(&b.digest, b.size).await? {
                     return Ok(BlobOutcome::Skipped);
                 }
                 let target = dst.begin_upload(&b.digest, mount_from).await?;

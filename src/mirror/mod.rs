@@ -140,10 +140,12 @@ impl TagInfo {
 
     /// The size Docker Hub reports for the tag, else the sum of its platforms.
     pub fn size(&self) -> Option<u64> {
-        self.full_size
-            .or_else(|| {
-            (!self.images.is_empty())
-                .then(|| self.images.iter().fold(0u64, |n, (_, s)| n.saturating_add(*s)))
+        self.full_size.or_else(|| {
+            (!self.images.is_empty()).then(|| {
+                self.images
+                    .iter()
+                    .fold(0u64, |n, (_, s)| n.saturating_add(*s))
+            })
         })
     }
 }

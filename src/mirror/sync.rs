@@ -247,7 +247,9 @@ mirrors:
         for bad in ["../x", "%2e%2e/y", "a/b", "", "-x", "\\u001b[2J"] {
             std::fs::write(
                 &p,
-                format!("mirrors:\n  - source: nginx\n    destination: x.io/n\n    tags: [\"{bad}\"]\n"),
+                format!(
+                    "mirrors:\n  - source: nginx\n    destination: x.io/n\n    tags: [\"{bad}\"]\n"
+                ),
             )
             .unwrap();
             match SyncFile::load(&p) {

@@ -170,7 +170,11 @@ impl TokenResponse {
         let secs = match &self.expires_in {
             serde_json::Value::Number(n) => n
                 .as_u64()
-                .or_else(|| n.as_f64().filter(|f| f.is_finite() && *f > 0.0).map(|f| f.min(u64::MAX as f64) as u64))
+                .or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.is_finite() && *f > 0.0)
+                        .map(|f| f.min(u64::MAX as f64) as u64)
+                })
                 .or(n.as_i64().map(|_| 1)),
             serde_json::Value::String(s) => s.trim().parse::<u64>().ok(),
             _ => None,
@@ -446,13 +450,28 @@ mod tests {
             r#"{"token":"t","expires_in":1e300}"#,
             r#"{"token":"t","expires_in":"18446744073709551615"}"#,
         ] {
-            let tok = TokenResponse::parse(body.as_bytes()).unwrap().into_token().unwrap();
+            let tok = TokenResponse::parse(body.as_bytes())
+                .unwrap()
+                .into_token()
+                .unwrap();
             assert!(tok.refresh_at <= Instant::now() + MAX_TOKEN_LIFE, "{body}");
-            assert!(tok.refresh_at > Instant::now() + Duration::from_secs(3600), "{body}");
+            assert!(
+                tok.refresh_at > Instant::now() + Duration::from_secs(3600),
+                "{body}"
+            );
         }
-        for body in [r#"{"token":"t","expires_in":-5}"#, r#"{"token":"t","expires_in":0}"#] {
-            let tok = TokenResponse::parse(body.as_bytes()).unwrap().into_token().unwrap();
-            assert!(tok.refresh_at <= Instant::now() + Duration::from_secs(1), "{body}");
+        for body in [
+            r#"{"token":"t","expires_in":-5}"#,
+            r#"{"token":"t","expires_in":0}"#,
+        ] {
+            let tok = TokenResponse::parse(body.as_bytes())
+                .unwrap()
+                .into_token()
+                .unwrap();
+            assert!(
+                tok.refresh_at <= Instant::now() + Duration::from_secs(1),
+                "{body}"
+            );
         }
     }
 

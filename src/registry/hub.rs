@@ -166,10 +166,12 @@ impl PullLimitPolicy for HubPullLimit {
 /// the clock can hold (e.g. `u64::MAX`) is "as long as it gets".
 fn retry_wait(value: &str, now: SystemTime) -> Option<Duration> {
     let t: u64 = value.trim().parse().ok()?;
-    Some(match SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(t)) {
-        Some(at) => at.duration_since(now).unwrap_or(Duration::ZERO),
-        None => Duration::MAX,
-    })
+    Some(
+        match SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(t)) {
+            Some(at) => at.duration_since(now).unwrap_or(Duration::ZERO),
+            None => Duration::MAX,
+        },
+    )
 }
 
 fn retry_at(h: &reqwest::header::HeaderMap) -> Option<Duration> {

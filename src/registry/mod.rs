@@ -132,6 +132,26 @@ impl Repo {
         }
     }
 
+    /// Whether a blob is present and usable as a copy's destination: a
+    /// registry's word (HEAD), or for a layout the file with the right size
+    /// (and digest, when small).
+    pub async fn has_blob(&self, d: &Digest, size: u64) -> Result<bool> {
+        match self {
+            Repo::Remote(r) => Ok(r.blob_size(d).await?.is_some()),
+            Repo::Layout(l) => l.has_blob(d, size).await,
+        }
+    }
+
+    /// HEAD a manifest that a copy may rely on: a registry guarantees what
+    /// it references; a layout is checked (every manifest and blob below it
+    /// present and intact), not trusted by file existence.
+    pub async fn head_complete(&self, reference: &str) -> Result<Option<ManifestHead>> {
+        match self {
+            Repo::Remote(r) => r.head_manifest(reference).await,
+            Repo::Layout(l) => l.head_complete(reference).await,
+        }
+    }
+
     /// Size of a blob if present.
     pub async fn blob_size(&self, d: &Digest) -> Result<Option<u64>> {
         match self {

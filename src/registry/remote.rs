@@ -544,7 +544,11 @@ impl Remote {
             |t: TagList| t.tags.unwrap_or_default(),
         )
         .await?;
-        Ok(Checked::of(NameKind::Tag, &format!("tags of {what}"), names))
+        Ok(Checked::of(
+            NameKind::Tag,
+            &format!("tags of {what}"),
+            names,
+        ))
     }
 }
 

@@ -249,7 +249,10 @@ mod tests {
                 "[a-z/.+0-9]{0,30}",
             )
                 .prop_map(|(d, size, mt)| {
-                    format!(r#"{{"mediaType":"{mt}","digest":{},"size":{size}}}"#, serde_json::Value::String(d))
+                    format!(
+                        r#"{{"mediaType":"{mt}","digest":{},"size":{size}}}"#,
+                        serde_json::Value::String(d)
+                    )
                 })
         }
 

@@ -115,7 +115,10 @@ fn shown(c: char) -> String {
 /// A tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
 pub fn check_tag(tag: &str) -> Result<(), String> {
     const RULE: &str = "tags are letters, digits, _ . - (not first: . -), at most 128";
-    let first = tag.chars().next().ok_or_else(|| format!("empty ({RULE})"))?;
+    let first = tag
+        .chars()
+        .next()
+        .ok_or_else(|| format!("empty ({RULE})"))?;
     if tag.len() > MAX_TAG {
         return Err(format!("longer than {MAX_TAG} characters ({RULE})"));
     }
@@ -267,10 +270,17 @@ mod tests {
 
     #[test]
     fn hosts() {
-        for ok in ["localhost", "localhost:5000", "127.0.0.1:1", "a.b-c.io:65535"] {
+        for ok in [
+            "localhost",
+            "localhost:5000",
+            "127.0.0.1:1",
+            "a.b-c.io:65535",
+        ] {
             assert_eq!(check_host(ok), Ok(()), "{ok}");
         }
-        for bad in ["", "a:99999", "a:0", "a:", "a:x", "-a", "a..b", "a_b", "h:65536"] {
+        for bad in [
+            "", "a:99999", "a:0", "a:", "a:x", "-a", "a..b", "a_b", "h:65536",
+        ] {
             assert!(check_host(bad).is_err(), "{bad:?}");
         }
     }

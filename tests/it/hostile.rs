@@ -37,9 +37,15 @@ impl Seen {
 pub enum CannedBody {
     Bytes(Vec<u8>),
     /// `len` copies of `byte`, produced lazily in 64 KiB chunks, no Content-Length.
-    Repeat { prefix: Vec<u8>, byte: u8, len: u64 },
+    Repeat {
+        prefix: Vec<u8>,
+        byte: u8,
+        len: u64,
+    },
     /// `prefix`, then nothing ever again (the connection stays open).
-    Stall { prefix: Vec<u8> },
+    Stall {
+        prefix: Vec<u8>,
+    },
 }
 
 /// A whole response.

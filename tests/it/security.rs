@@ -86,7 +86,10 @@ fn traversal_tag_from_tags_list_is_skipped() {
     assert_eq!(j["invalid_names"][0]["name"], evil, "{j}");
     assert_eq!(j["invalid_names"][0]["kind"], "tag");
     assert!(
-        j["invalid_names"][0]["reason"].as_str().unwrap().contains("'%'"),
+        j["invalid_names"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("'%'"),
         "{j}"
     );
     assert!(
@@ -139,7 +142,10 @@ fn catalog_entries_that_escape_v2_are_skipped() {
         ["m/%2e%2e/%2e%2e/%2e%2e/escape", "m/UPPER", "m/../../x"]
     );
     assert!(
-        proxy.log().iter().all(|p| p.split(' ').nth(1).unwrap().starts_with("/v2/")),
+        proxy
+            .log()
+            .iter()
+            .all(|p| p.split(' ').nth(1).unwrap().starts_with("/v2/")),
         "a request left /v2/: {:?}",
         proxy.log()
     );
@@ -231,7 +237,11 @@ fn sync_file_with_an_invalid_tag_is_a_usage_error() {
 /// `WWW-Authenticate: Bearer` challenge naming this server's own `/token`.
 fn bearer_challenge(r: &crate::hostile::Seen) -> Canned {
     let host = r.header("host").unwrap_or("127.0.0.1").to_string();
-    Canned::json(401, json!({"errors": [{"code": "UNAUTHORIZED", "message": "token"}]})).header(
+    Canned::json(
+        401,
+        json!({"errors": [{"code": "UNAUTHORIZED", "message": "token"}]}),
+    )
+    .header(
         "www-authenticate",
         &format!("Bearer realm=\"http://{host}/token\",service=\"hostile\""),
     )
@@ -308,4 +318,402 @@ fn hub_api_retry_after_u64_max_does_not_panic() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(r.json()["images"], 1, "{}", r.stderr);
     assert_eq!(api.requests().len(), 3, "{}", r.stderr);
+}
+
+/// Builds a small two-platform image as an OCI layout under `dir`.
+fn layout_image(dir: &std::path::Path, seed: u64) -> serde_json::Value {
+    build_image(
+        dir,
+        &Image {
+            seed,
+            size: "256K",
+            layers: 2,
+            ..Image::default()
+        },
+    )
+}
+
+/// Every blob file (path, size) of a layout.
+fn blob_files(root: &std::path::Path) -> Vec<(std::path::PathBuf, u64)> {
+    let dir = root.join("blobs/sha256");
+    let mut v: Vec<_> = std::fs::read_dir(&dir)
+        .map(|r| r.flatten().collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| {
+            let m = std::fs::symlink_metadata(e.path()).unwrap();
+            (e.path(), m.len())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The layer blob files of a layout's first platform manifest (not the
+/// manifests or configs).
+fn layer_files(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let read = |d: &str| -> serde_json::Value {
+        let p = root
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"));
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("index.json")).unwrap()).unwrap();
+    let top = read(index["manifests"][0]["digest"].as_str().unwrap());
+    let image = read(top["manifests"][0]["digest"].as_str().unwrap());
+    image["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            root.join("blobs/sha256")
+                .join(l["digest"].as_str().unwrap().trim_start_matches("sha256:"))
+        })
+        .collect()
+}
+
+/// A layout destination is not trusted by file existence: a deleted layer,
+/// or one truncated to zero bytes, is found and written again on a rerun
+/// (the tag is not re-confirmed over a missing blob).
+#[test]
+fn layout_destination_missing_or_empty_blobs_are_rewritten() {
+    let mut env = Env::new();
+    let a = env.open_registry();
+    let src_layout = env.path().join("src");
+    let img = layout_image(&src_layout, 91);
+    a.push_layout(&src_layout, "1.0", "l/src", false);
+    let dst = env.path().join("export");
+    let to = format!("oci:{}:1.0", dst.display());
+    let from = format!("{}/l/src:1.0", a.addr());
+    let r = env
+        .crossdock(&["copy", &from, &to, "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(r["digest"], img["digest"]);
+    let good = blob_files(&dst);
+    let layers = layer_files(&dst);
+    std::fs::remove_file(&layers[0]).unwrap();
+    std::fs::write(&layers[1], b"").unwrap();
+
+    let r = env
+        .crossdock(&["copy", &from, &to, "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(r["status"], "copied", "{r}");
+    assert_eq!(r["blobs_copied"], 2, "{r}");
+    assert_eq!(blob_files(&dst), good, "every blob is back, at its size");
+    // And a third run has nothing to do.
+    let r = env
+        .crossdock(&["copy", &from, &to, "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(r["status"], "unchanged", "{r}");
+}
+
+/// Links inside a layout are never followed: a destination's `blobs/` that
+/// links elsewhere is refused (nothing written there); a blob file that is a
+/// link is replaced by the real blob; a source blob that is a link is refused.
+#[cfg(unix)]
+#[test]
+fn layout_symlinks_are_not_followed() {
+    let mut env = Env::new();
+    let a = env.open_registry();
+    let src_layout = env.path().join("src");
+    layout_image(&src_layout, 92);
+    a.push_layout(&src_layout, "1.0", "s/src", false);
+    let from = format!("{}/s/src:1.0", a.addr());
+
+    // blobs/ is a link to a directory outside the layout.
+    let outside = env.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let dst = env.path().join("dst1");
+    std::fs::create_dir_all(&dst).unwrap();
+    std::os::unix::fs::symlink(&outside, dst.join("blobs")).unwrap();
+    let r = env.crossdock(&["copy", &from, &format!("oci:{}:1.0", dst.display())]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("symbolic link"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "wrote outside the layout"
+    );
+
+    // A blob file that links to a file outside holding the same bytes.
+    let dst = env.path().join("dst2");
+    let to = format!("oci:{}:1.0", dst.display());
+    env.crossdock(&["copy", &from, &to]).ok();
+    let layer = layer_files(&dst)[0].clone();
+    let kept = env.path().join("kept-outside");
+    std::fs::rename(&layer, &kept).unwrap();
+    std::os::unix::fs::symlink(&kept, &layer).unwrap();
+    let r = env
+        .crossdock(&["copy", &from, &to, "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(r["blobs_copied"], 1, "{r}");
+    assert!(
+        std::fs::symlink_metadata(&layer).unwrap().is_file(),
+        "the link is replaced by the blob"
+    );
+
+    // A source layout whose layer is a link.
+    let src2 = env.path().join("src2");
+    layout_image(&src2, 93);
+    let layer = layer_files(&src2)[0].clone();
+    let moved = env.path().join("moved-outside");
+    std::fs::rename(&layer, &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, &layer).unwrap();
+    let r = env.crossdock(&[
+        "copy",
+        &format!("oci:{}:1.0", src2.display()),
+        &format!("oci:{}:1.0", env.path().join("dst3").display()),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("symbolic link"), "{}", r.stderr);
+}
+
+/// Temporary files of earlier runs that died are removed on the next write;
+/// one of a live writer is left alone.
+#[test]
+fn layout_stale_temporary_files_are_removed() {
+    let env = Env::new();
+    let src = env.path().join("src");
+    layout_image(&src, 94);
+    let dst = env.path().join("dst");
+    let blobs = dst.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let mut c = std::process::Command::new("true").spawn().unwrap();
+    let dead = c.id();
+    c.wait().unwrap();
+    let dead_tmp = blobs.join(format!(".tmp-{dead}-0123456789ab-1"));
+    let old_tmp = dst.join(".tmp-4821730582");
+    let live_tmp = blobs.join(format!(".tmp-{}-fedcba987654-2", std::process::id()));
+    for p in [&dead_tmp, &old_tmp, &live_tmp] {
+        std::fs::write(p, vec![0u8; 4096]).unwrap();
+    }
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&old_tmp)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    env.crossdock(&[
+        "copy",
+        &format!("oci:{}:1.0", src.display()),
+        &format!("oci:{}:1.0", dst.display()),
+    ])
+    .ok();
+    assert!(!dead_tmp.exists(), "a dead run's temporary file stays");
+    assert!(!old_tmp.exists(), "an hour-old temporary file stays");
+    assert!(
+        live_tmp.exists(),
+        "a live writer's temporary file was removed"
+    );
+}
+
+fn index_tags(root: &std::path::Path) -> Vec<String> {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("index.json")).unwrap()).unwrap();
+    let mut v: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| {
+            e["annotations"]["org.opencontainers.image.ref.name"]
+                .as_str()
+                .map(String::from)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// A source layout with the image of `base` under `tags`.
+fn tagged_copy(base: &std::path::Path, to: &std::path::Path, tags: &[String]) {
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(base)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(to.join("index.json")).unwrap()).unwrap();
+    let entry = index["manifests"][0].clone();
+    index["manifests"] = tags
+        .iter()
+        .map(|t| {
+            let mut e = entry.clone();
+            e["annotations"] = json!({"org.opencontainers.image.ref.name": t});
+            e
+        })
+        .collect();
+    std::fs::write(to.join("index.json"), index.to_string()).unwrap();
+}
+
+/// Four processes writing tags into one layout at once lose none: the
+/// index.json update runs under a file lock.
+#[test]
+fn concurrent_layout_writers_keep_every_tag() {
+    let env = Env::new();
+    let base = env.path().join("base");
+    layout_image(&base, 95);
+    let dst = env.path().join("shared");
+    let mut want = Vec::new();
+    let mut children = Vec::new();
+    for k in 0..4 {
+        let tags: Vec<String> = (0..10).map(|i| format!("p{k}-t{i}")).collect();
+        want.extend(tags.iter().cloned());
+        let src = env.path().join(format!("src{k}"));
+        tagged_copy(&base, &src, &tags);
+        children.push(
+            env.command(&[
+                "copy",
+                "--all-tags",
+                &format!("oci:{}", src.display()),
+                &format!("oci:{}", dst.display()),
+                "-o",
+                "json",
+            ])
+            .spawn()
+            .unwrap(),
+        );
+    }
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    want.sort();
+    assert_eq!(index_tags(&dst), want);
+}
+
+/// The index update waits for the layout's advisory lock (held here by
+/// the test, as another writer would): nothing is tagged until it is free.
+#[cfg(unix)]
+#[test]
+fn layout_index_update_waits_for_the_file_lock() {
+    let env = Env::new();
+    let src = env.path().join("src");
+    let img = layout_image(&src, 96);
+    let dst = env.path().join("locked");
+    std::fs::create_dir_all(&dst).unwrap();
+    let lock = std::fs::File::open(&dst).unwrap();
+    fs4::FileExt::lock(&lock).unwrap();
+    let child = env
+        .command(&[
+            "copy",
+            &format!("oci:{}:1.0", src.display()),
+            &format!("oci:{}:1.0", dst.display()),
+        ])
+        .spawn()
+        .unwrap();
+    // Wait (on the files) until the root manifest is written: next comes
+    // the index update.
+    let top = dst.join("blobs/sha256").join(
+        img["digest"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:"),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !top.exists() {
+        assert!(std::time::Instant::now() < deadline, "copy never got going");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        !dst.join("index.json").exists(),
+        "index.json was written while another writer held the lock"
+    );
+    drop(lock);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(index_tags(&dst), ["1.0"]);
+}
+
+/// SIGTERM is handled like Ctrl-C: a one-line message, exit 143, and the
+/// temporary file of the blob being written is removed.
+#[cfg(unix)]
+#[test]
+fn sigterm_removes_temporary_files() {
+    let mut env = Env::new();
+    let a = env.open_registry();
+    let src_layout = env.path().join("src");
+    build_image(
+        &src_layout,
+        &Image {
+            seed: 97,
+            size: "4M",
+            layers: 1,
+            single: true,
+            platforms: "linux/amd64",
+            ..Image::default()
+        },
+    );
+    a.push_layout(&src_layout, "1.0", "t/src", false);
+    // Blob bodies stop after 64 KiB and hang: the copy sits mid-blob.
+    let proxy = Proxy::start(
+        a.port,
+        vec![Rule {
+            method: "GET",
+            path_contains: "/blobs/sha256:",
+            fault: Fault::StallBodyAfter(64 * 1024),
+            times: usize::MAX,
+        }],
+    );
+    env.config += &format!("[registry.\"{}\"]\ninsecure = true\n", proxy.addr());
+    let dst = env.path().join("dst");
+    let child = env
+        .command(&[
+            "copy",
+            &format!("{}/t/src:1.0", proxy.addr()),
+            &format!("oci:{}:1.0", dst.display()),
+        ])
+        .spawn()
+        .unwrap();
+    let tmp_files = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dst.join("blobs/sha256"))
+            .map(|r| {
+                r.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name()
+                            .unwrap()
+                            .to_string_lossy()
+                            .starts_with(".tmp-")
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while tmp_files().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no blob write started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // SAFETY: sending a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("terminated"), "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| l.contains("terminated")).count(),
+        1
+    );
+    assert!(tmp_files().is_empty(), "left {:?}", tmp_files());
+    assert!(!dst.join("index.json").exists());
 }
