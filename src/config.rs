@@ -28,6 +28,9 @@ pub struct Config {
     /// Retry policy for every registry.
     #[serde(default)]
     pub retry: RetryConfig,
+    /// Credential lookup.
+    #[serde(default)]
+    pub credentials: CredentialsConfig,
 }
 
 /// Settings for one registry.
@@ -58,6 +61,22 @@ pub struct RegistryConfig {
     /// documented ECR quotas of the prices file; any host may set them.
     #[serde(default)]
     pub rates: BTreeMap<String, f64>,
+}
+
+/// How credentials are looked up.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsConfig {
+    /// Seconds a `docker-credential-*` helper may take before it is
+    /// stopped (default 30).
+    pub helper_timeout_s: Option<u64>,
+}
+
+impl CredentialsConfig {
+    /// The helper timeout, when configured.
+    pub fn helper_timeout(&self) -> Option<Duration> {
+        self.helper_timeout_s.map(Duration::from_secs)
+    }
 }
 
 /// Retry policy: jittered exponential backoff.
@@ -207,6 +226,13 @@ impl Config {
                 return Err(format!("{key} = {v} is above the largest allowed, {max}"));
             }
         }
+        if let Some(t) = cfg.credentials.helper_timeout_s {
+            if t == 0 || t > MAX_WAIT_S {
+                return Err(format!(
+                    "credentials.helper_timeout_s = {t}: give 1 to {MAX_WAIT_S} seconds"
+                ));
+            }
+        }
         for (name, r) in &cfg.registry {
             if r.ratelimit_poll_s.is_some_and(|p| p > MAX_WAIT_S) {
                 return Err(format!(
@@ -258,6 +284,14 @@ insecure = true
         assert!(Config::parse("[retry]\nmax_retry_after_s = 9223372036854775807").is_err());
         assert!(Config::parse("[retry]\nmax_delay_ms = -1").is_err());
         assert!(Config::parse("[registry.x]\nratelimit_poll_s = 99999999").is_err());
+        assert!(Config::parse("[credentials]\nhelper_timeout_s = 0").is_err());
+        assert_eq!(
+            Config::parse("[credentials]\nhelper_timeout_s = 5")
+                .unwrap()
+                .credentials
+                .helper_timeout(),
+            Some(Duration::from_secs(5))
+        );
     }
 
     mod props {

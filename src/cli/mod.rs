@@ -165,7 +165,10 @@ impl Context {
         let printer = Printer::new(g.output, g.quiet, g.progress);
         let opts = ClientOptions {
             retry: config.retry.clone(),
-            store: CredentialStore::from_env(),
+            store: CredentialStore {
+                helper_timeout: config.credentials.helper_timeout(),
+                ..CredentialStore::from_env()
+            },
             ecr: Some(Arc::new(Ecr::new(g.profile.clone(), g.region.clone()))),
             on_ratelimit: match g.on_ratelimit {
                 RateLimitMode::Wait => OnRateLimit::Wait,

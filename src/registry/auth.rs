@@ -205,6 +205,8 @@ pub struct CredentialStore {
     pub hub_username: Option<String>,
     /// Docker Hub token from `DOCKERHUB_TOKEN`.
     pub hub_token: Option<Secret>,
+    /// Longest a credential helper may run (default 30 s).
+    pub helper_timeout: Option<Duration>,
 }
 
 #[derive(Deserialize, Default)]
@@ -261,7 +263,12 @@ impl CredentialStore {
             docker_config,
             hub_username: nonempty("DOCKERHUB_USERNAME"),
             hub_token: nonempty("DOCKERHUB_TOKEN").map(Secret::new),
+            helper_timeout: None,
         }
+    }
+
+    fn helper_timeout(&self) -> Duration {
+        self.helper_timeout.unwrap_or(DEFAULT_HELPER_TIMEOUT)
     }
 
     /// Credentials for a logical registry name, or `None` for anonymous.
@@ -297,7 +304,7 @@ impl CredentialStore {
             .iter()
             .find(|(k, _)| normalise_key(k) == registry)
         {
-            return run_helper(helper, &helper_host).await;
+            return run_helper(helper, &helper_host, self.helper_timeout()).await;
         }
         if let Some((_, entry)) = cfg
             .auths
@@ -307,7 +314,7 @@ impl CredentialStore {
             return decode_entry(entry, path).map(Some);
         }
         if let Some(store) = cfg.creds_store.as_deref().filter(|s| !s.is_empty()) {
-            return run_helper(store, &helper_host).await;
+            return run_helper(store, &helper_host, self.helper_timeout()).await;
         }
         Ok(None)
     }
@@ -351,47 +358,151 @@ fn decode_entry(e: &AuthEntry, path: &std::path::Path) -> Result<Credential, Err
     })
 }
 
-async fn run_helper(helper: &str, host: &str) -> Result<Option<Credential>, Error> {
+/// Longest a credential helper may take, unless configured otherwise.
+pub const DEFAULT_HELPER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most output read from a credential helper (stdout; stderr gets 64 KiB).
+pub const MAX_HELPER_OUTPUT: u64 = 1024 * 1024;
+
+/// The protocol's "no credentials for this server" answer.
+fn says_not_found(out: &[u8]) -> bool {
+    String::from_utf8_lossy(out)
+        .to_ascii_lowercase()
+        .contains("credentials not found")
+}
+
+/// Parses a helper's `{"Username", "Secret"}` answer.
+fn parse_helper_answer(stdout: &[u8]) -> Option<(String, Secret)> {
+    let ans: HelperAnswer = serde_json::from_slice(stdout).ok()?;
+    Some((ans.username, Secret::new(ans.secret)))
+}
+
+/// Kills a helper's whole process group (it runs in its own) unless it
+/// finished: on a timeout, and when the lookup is cancelled (Ctrl-C,
+/// SIGTERM), so no helper or child of it is left running.
+struct HelperGroup {
+    pid: Option<u32>,
+}
+
+impl HelperGroup {
+    fn finished(&mut self) {
+        self.pid = None;
+    }
+}
+
+impl Drop for HelperGroup {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = self.pid.and_then(|p| i32::try_from(p).ok()) {
+            // SAFETY: signals the process group this code created (pgid =
+            // the helper's pid, not yet reaped, so not reused).
+            unsafe {
+                libc::killpg(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// Reads at most `limit` bytes; `Err` with the count when there is more.
+async fn read_capped(
+    r: Option<impl tokio::io::AsyncRead + Unpin>,
+    limit: u64,
+) -> std::io::Result<Result<Vec<u8>, u64>> {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    if let Some(r) = r {
+        r.take(limit.saturating_add(1))
+            .read_to_end(&mut out)
+            .await?;
+    }
+    Ok(if out.len() as u64 > limit {
+        Err(limit)
+    } else {
+        Ok(out)
+    })
+}
+
+async fn run_helper(
+    helper: &str,
+    host: &str,
+    timeout: Duration,
+) -> Result<Option<Credential>, Error> {
     let program = format!("docker-credential-{helper}");
     let fail = |detail: String| Error::CredentialHelper {
-        helper: helper.to_string(),
+        helper: helper.chars().take(64).collect(),
         host: host.to_string(),
         detail,
     };
-    let mut child = tokio::process::Command::new(&program)
-        .arg("get")
+    // A helper is a program on PATH, never a path.
+    if helper.is_empty()
+        || !helper
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(fail(
+            "a helper name is letters, digits, - _ . (docker-credential-NAME on PATH)".into(),
+        ));
+    }
+    let mut cmd = tokio::process::Command::new(&program);
+    cmd.arg("get")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| {
-            fail(format!(
-                "cannot run {program}: {e} (is it installed and on PATH?)"
-            ))
-        })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(host.as_bytes())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    #[cfg(unix)]
+    cmd.process_group(0);
+    let mut child = cmd.spawn().map_err(|e| {
+        fail(format!(
+            "cannot run {program}: {e} (is it installed and on PATH?)"
+        ))
+    })?;
+    let mut group = HelperGroup { pid: child.id() };
+    let talk = async {
+        if let Some(mut stdin) = child.stdin.take() {
+            // A helper may answer without reading its input: a closed pipe
+            // is not an error, its answer is what counts.
+            match stdin.write_all(host.as_bytes()).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                Err(e) => return Err(fail(format!("cannot write to it: {e}"))),
+            }
+            drop(stdin);
+        }
+        let (out, err) = tokio::join!(
+            read_capped(child.stdout.take(), MAX_HELPER_OUTPUT),
+            read_capped(child.stderr.take(), 64 * 1024)
+        );
+        let out = out
+            .map_err(|e| fail(format!("cannot read its answer: {e}")))?
+            .map_err(|n| fail(format!("its answer is larger than {n} bytes; stopped it")))?;
+        let err = err.ok().and_then(Result::ok).unwrap_or_default();
+        let status = child
+            .wait()
             .await
-            .map_err(|e| fail(e.to_string()))?;
-    }
-    let out = child
-        .wait_with_output()
-        .await
-        .map_err(|e| fail(e.to_string()))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
+            .map_err(|e| fail(format!("cannot wait for it: {e}")))?;
+        Ok((status, out, err))
+    };
+    let (status, out, err) = match tokio::time::timeout(timeout, talk).await {
+        Ok(r) => r?,
+        Err(_) => {
+            return Err(fail(format!(
+                "no answer within {} s; stopped it (set helper_timeout_s under [credentials] in the config file if it needs longer)",
+                timeout.as_secs()
+            )))
+        }
+    };
+    group.finished();
+    if !status.success() {
         // The protocol's "not found" answer means: no credentials, go anonymous.
-        if stdout.contains("credentials not found") {
+        if says_not_found(&out) || says_not_found(&err) {
             return Ok(None);
         }
-        return Err(fail(format!("exited with {}", out.status)));
+        return Err(fail(format!("exited with {status}")));
     }
-    let ans: HelperAnswer = serde_json::from_str(&stdout)
-        .map_err(|_| fail("answer is not the expected JSON {Username, Secret}".into()))?;
+    let (username, password) = parse_helper_answer(&out)
+        .ok_or_else(|| fail("answer is not the expected JSON {Username, Secret}".into()))?;
     Ok(Some(Credential {
-        username: ans.username,
-        password: Secret::new(ans.secret),
+        username,
+        password,
         source: program,
     }))
 }
@@ -488,6 +599,12 @@ mod tests {
                 if let Some(Challenge::Bearer { realm, .. }) = parse_challenge(&with) {
                     prop_assert!(with.contains(realm.trim_matches('"').trim()));
                 }
+            }
+
+            #[test]
+            fn helper_answers_never_panic(out in proptest::collection::vec(any::<u8>(), 0..300)) {
+                let _ = parse_helper_answer(&out);
+                let _ = says_not_found(&out);
             }
 
             #[test]

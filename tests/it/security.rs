@@ -717,3 +717,196 @@ fn sigterm_removes_temporary_files() {
     assert!(tmp_files().is_empty(), "left {:?}", tmp_files());
     assert!(!dst.join("index.json").exists());
 }
+
+/// Whether a process is running (a zombie is not).
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => s
+            .rsplit_once(')')
+            .map(|(_, rest)| !rest.trim_start().starts_with('Z'))
+            .unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+/// Kills leftover pids when a test fails half-way.
+struct Reap(Vec<std::path::PathBuf>);
+impl Drop for Reap {
+    fn drop(&mut self) {
+        for f in &self.0 {
+            if let Some(pid) = std::fs::read_to_string(f)
+                .ok()
+                .and_then(|s| s.trim().parse::<i32>().ok())
+            {
+                // SAFETY: best-effort cleanup of a test helper's process.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
+fn read_pid(p: &std::path::Path) -> Option<u32> {
+    std::fs::read_to_string(p).ok()?.trim().parse().ok()
+}
+
+/// Installs `docker-credential-<name>` (a shell script) on the test's PATH
+/// and names it as the helper for `registry`.
+fn install_helper(env: &mut Env, registry: &str, name: &str, script: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = env.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join(format!("docker-credential-{name}"));
+    std::fs::write(&helper, script).unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    env.env.push(("PATH".into(), path));
+    env.extra_docker_config = Some(json!({"credHelpers": {registry: name}}));
+}
+
+/// A registry that wants Basic `u:p` for its tag list.
+fn basic_registry() -> Hostile {
+    Hostile::start(|r| match r.header("authorization") {
+        Some(a) if a == format!("Basic {}", b64("u:p")) => {
+            Canned::json(200, json!({"name": "x", "tags": ["a"]}))
+        }
+        _ => Canned::json(
+            401,
+            json!({"errors": [{"code": "UNAUTHORIZED", "message": "basic"}]}),
+        )
+        .header("www-authenticate", "Basic realm=\"hostile\""),
+    })
+}
+
+/// A helper script that hangs (with a child of its own), recording both pids.
+fn hanging_helper(dir: &std::path::Path) -> String {
+    format!(
+        "#!/bin/sh\necho $$ > {d}/helper.pid\nsleep 600 &\necho $! > {d}/child.pid\nwait\n",
+        d = dir.display()
+    )
+}
+
+/// A helper that hangs is stopped after the configured timeout — it and
+/// its children — and the error says so.
+#[cfg(unix)]
+#[test]
+fn hanging_credential_helper_times_out_and_is_killed() {
+    let mut env = Env::new();
+    let reg = basic_registry();
+    env.config += &format!("[registry.\"{}\"]\ninsecure = true\n", reg.addr());
+    env.config += "[credentials]\nhelper_timeout_s = 1\n";
+    let dir = env.path().to_path_buf();
+    install_helper(&mut env, &reg.addr(), "hang", &hanging_helper(&dir));
+    let _reap = Reap(vec![dir.join("helper.pid"), dir.join("child.pid")]);
+    let start = std::time::Instant::now();
+    let r = env.crossdock(&["ls", &format!("{}/x", reg.addr())]);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("no answer within 1 s"), "{}", r.stderr);
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    for f in ["helper.pid", "child.pid"] {
+        let pid = read_pid(&dir.join(f)).expect(f);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while alive(pid) {
+            assert!(std::time::Instant::now() < deadline, "{f} {pid} still runs");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+/// Ctrl-C while a helper runs stops the helper and its children too.
+#[cfg(unix)]
+#[test]
+fn interrupt_kills_the_credential_helper() {
+    let mut env = Env::new();
+    let reg = basic_registry();
+    env.config += &format!("[registry.\"{}\"]\ninsecure = true\n", reg.addr());
+    let dir = env.path().to_path_buf();
+    install_helper(&mut env, &reg.addr(), "hang", &hanging_helper(&dir));
+    let _reap = Reap(vec![dir.join("helper.pid"), dir.join("child.pid")]);
+    let child = env
+        .command(&["ls", &format!("{}/x", reg.addr())])
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while read_pid(&dir.join("child.pid")).is_none() {
+        assert!(std::time::Instant::now() < deadline, "helper never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in ["helper.pid", "child.pid"] {
+        let pid = read_pid(&dir.join(f)).expect(f);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while alive(pid) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{f} {pid} left running after Ctrl-C"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+/// A helper that answers without reading its input works (no "Broken
+/// pipe"); one that says "credentials not found" (on stderr too) means
+/// anonymous access.
+#[cfg(unix)]
+#[test]
+fn credential_helper_protocol_edges() {
+    let mut env = Env::new();
+    let reg = basic_registry();
+    env.config += &format!("[registry.\"{}\"]\ninsecure = true\n", reg.addr());
+    install_helper(
+        &mut env,
+        &reg.addr(),
+        "noread",
+        "#!/bin/sh\nexec 0<&-\nprintf '{\"Username\":\"u\",\"Secret\":\"p\"}'\n",
+    );
+    for _ in 0..8 {
+        let r = env.crossdock(&["ls", &format!("{}/x", reg.addr()), "-o", "json"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(!r.stderr.contains("Broken pipe"), "{}", r.stderr);
+        assert_eq!(r.json()["tags"], json!(["a"]));
+    }
+
+    // "credentials not found" on stderr, exit 1: anonymous (a registry that
+    // gives anonymous tokens then answers).
+    let open = Hostile::start(|r| {
+        match (
+            r.path.split('?').next().unwrap_or(""),
+            r.header("authorization"),
+        ) {
+            ("/token", None) => Canned::json(200, json!({"token": "anon"})),
+            ("/v2/y/tags/list", Some("Bearer anon")) => {
+                Canned::json(200, json!({"name": "y", "tags": ["b"]}))
+            }
+            _ => bearer_challenge(r),
+        }
+    });
+    let mut env = Env::new();
+    env.config += &format!("[registry.\"{}\"]\ninsecure = true\n", open.addr());
+    let marker = env.path().join("asked");
+    install_helper(
+        &mut env,
+        &open.addr(),
+        "none",
+        &format!(
+            "#!/bin/sh\ntouch {}\necho 'credentials not found in native keychain' >&2\nexit 1\n",
+            marker.display()
+        ),
+    );
+    let r = env.crossdock(&["ls", &format!("{}/y", open.addr()), "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["tags"], json!(["b"]));
+    assert!(marker.exists(), "the helper was not asked");
+}
