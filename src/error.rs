@@ -101,11 +101,20 @@ pub enum Error {
         source: reqwest::Error,
     },
     /// Content did not match its digest or size.
-    #[error("content of {digest} does not match its digest: {detail}; refusing to copy it (the source may be corrupted)")]
+    #[error("content of {digest} does not match its digest: {detail}; it was not used (the source may be corrupted or tampered with)")]
     DigestMismatch {
         /// The expected digest.
         digest: String,
         /// What was found instead.
+        detail: String,
+    },
+    /// A server answered against the protocol (a pagination loop, a page
+    /// too large): what it did, and that crossdock stopped.
+    #[error("{what}: {detail}")]
+    Protocol {
+        /// What was being read.
+        what: String,
+        /// What the server did wrong.
         detail: String,
     },
     /// A manifest or index could not be understood.

@@ -90,12 +90,7 @@ fn destination_ref(src: &ImageRef, dst: &ImageRef) -> ImageRef {
 pub async fn run(ctx: &Context, a: &CopyArgs) -> anyhow::Result<()> {
     let src_ref = ctx.parse_ref(&a.source).await?;
     let dst_ref = ctx.parse_ref(&a.destination).await?;
-    let platforms = a
-        .platform
-        .iter()
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| p.parse::<Platform>())
-        .collect::<Result<Vec<_>, _>>()?;
+    let platforms = Platform::parse_list(&a.platform)?;
     if let (true, false, ImageRef::Registry(d)) = (a.create_repos, a.dry_run, &dst_ref) {
         if let (Some(host), Some(api)) = (
             crossdock::registry::ecr::parse_host(&d.registry),

@@ -249,11 +249,7 @@ fn host_stats(ctx: &Context) -> Vec<HostStats> {
 }
 
 fn platforms(list: &[String]) -> anyhow::Result<Vec<Platform>> {
-    Ok(list
-        .iter()
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| p.parse::<Platform>())
-        .collect::<Result<Vec<_>, _>>()?)
+    Ok(Platform::parse_list(list)?)
 }
 
 struct Plan<'a> {

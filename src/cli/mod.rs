@@ -346,7 +346,7 @@ impl std::error::Error for UsageError {}
 fn report_error(output: OutputFormat, e: &anyhow::Error) -> i32 {
     if let Some(o) = e.downcast_ref::<Reported>() {
         // The result (table or JSON) already said everything.
-        eprintln!("crossdock: {o}");
+        eprintln!("crossdock: {}", output::clean(&o.to_string()));
         return exit::FAILED;
     }
     let code = exit_code(e);
@@ -358,7 +358,7 @@ fn report_error(output: OutputFormat, e: &anyhow::Error) -> i32 {
             chain.push(msg);
         }
     }
-    eprintln!("crossdock: error: {}", chain.join(": "));
+    eprintln!("crossdock: error: {}", output::clean(&chain.join(": ")));
     if code == exit::USAGE {
         eprintln!("(usage error: see `crossdock --help`)");
     }

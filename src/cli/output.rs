@@ -3,6 +3,7 @@
 //! but errors with `--quiet`; plus table, byte and duration formatting and
 //! completion-script generation.
 
+use std::borrow::Cow;
 use std::io::IsTerminal;
 
 use clap::CommandFactory;
@@ -95,7 +96,7 @@ impl Printer {
                 t.trim_end()
             };
             if !t.is_empty() {
-                stdout_line(t);
+                stdout_line(&clean(t));
             }
         }
     }
@@ -103,7 +104,7 @@ impl Printer {
     /// A note on stderr (not in quiet mode).
     pub fn note(&self, msg: &str) {
         if !self.quiet {
-            eprintln!("{msg}");
+            eprintln!("{}", clean(msg));
         }
     }
 }
@@ -155,6 +156,21 @@ pub fn markdown(t: &Table) -> String {
     out
 }
 
+/// Text for a terminal: control characters (escape sequences, carriage
+/// returns, bells) and bidirectional overrides from servers are removed;
+/// newlines and tabs stay. JSON output needs none of this (it escapes them).
+pub fn clean(s: &str) -> Cow<'_, str> {
+    let bad = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if s.chars().any(bad) {
+        Cow::Owned(s.chars().filter(|c| !bad(*c)).collect())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
 /// Writes a line to stdout; a closed pipe (`crossdock ls | head`) is not an error.
 pub fn stdout_line(s: &str) {
     use std::io::Write;
@@ -187,6 +203,17 @@ pub fn completions(shell: clap_complete::Shell) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strips_terminal_controls() {
+        assert_eq!(
+            clean("a\u{1b}]0;pwned\u{7}b\u{1b}[2Jc\rd"),
+            "a]0;pwnedb[2Jcd"
+        );
+        assert_eq!(clean("x\u{202e}y\u{9b}z"), "xyz");
+        assert_eq!(clean("line 1\n\tline 2 │ ─"), "line 1\n\tline 2 │ ─");
+        assert!(matches!(clean("plain"), Cow::Borrowed(_)));
+    }
 
     #[test]
     fn formats_bytes() {

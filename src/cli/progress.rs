@@ -12,7 +12,7 @@ use crossdock::copy::{BlobOutcome, Reporter};
 use crossdock::types::Digest;
 use crossdock::Error;
 
-use super::output::{bytes, ProgressStyle};
+use super::output::{bytes, clean, ProgressStyle};
 
 /// Progress for a copy run.
 pub struct Progress {
@@ -34,12 +34,12 @@ impl Phase {
                 let bar = ProgressBar::new_spinner();
                 bar.set_draw_target(ProgressDrawTarget::stderr());
                 bar.set_style(template("{spinner} {msg} {elapsed}"));
-                bar.set_message(msg.to_string());
+                bar.set_message(clean(msg).into_owned());
                 bar.enable_steady_tick(Duration::from_millis(120));
                 Phase(Some(bar))
             }
             ProgressStyle::Lines => {
-                eprintln!("{msg}");
+                eprintln!("{}", clean(msg));
                 Phase(None)
             }
             ProgressStyle::Off => Phase(None),
@@ -87,10 +87,11 @@ impl Progress {
     }
 
     fn line(&self, msg: String) {
+        let msg = clean(&msg);
         match self.style {
             ProgressStyle::Lines => eprintln!("{msg}"),
             ProgressStyle::Bars => {
-                let _ = self.multi.println(msg);
+                let _ = self.multi.println(msg.as_ref());
             }
             ProgressStyle::Off => {}
         }

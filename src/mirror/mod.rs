@@ -55,6 +55,12 @@ impl Namespace {
             "index.docker.io" | "registry-1.docker.io" => DOCKER_HUB.to_string(),
             _ => registry,
         };
+        if let Err(reason) = name::check_host(&registry) {
+            return Err(Error::InvalidReference {
+                input: s.to_string(),
+                reason: format!("invalid registry host: {reason}"),
+            });
+        }
         if s.is_empty() || (registry == DOCKER_HUB && path.is_empty()) {
             return Err(Error::InvalidReference {
                 input: s.to_string(),
@@ -450,6 +456,8 @@ mod tests {
         assert_eq!(root.join("api"), "api");
         assert!(Namespace::parse("docker.io").is_err());
         assert!(Namespace::parse("docker.io/Acme").is_err());
+        assert!(Namespace::parse("localhost:99999").is_err());
+        assert!(Namespace::parse("localhost:99999/x").is_err());
         assert_eq!(relative(&n, "acme/api"), "api");
         assert_eq!(
             relative(&Namespace::parse("docker.io/acme/api").unwrap(), "acme/api"),

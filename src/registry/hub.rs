@@ -335,11 +335,23 @@ impl HubApi {
     async fn all<T: for<'de> Deserialize<'de>>(&self, first: Url, what: &str) -> Result<Vec<T>> {
         let mut out = Vec::new();
         let mut next = Some(first);
-        let mut pages = 0;
+        let mut seen = std::collections::HashSet::new();
         while let Some(url) = next.take() {
-            pages += 1;
-            if pages > 10_000 {
-                break;
+            if !seen.insert(url.to_string()) {
+                return Err(Error::Protocol {
+                    what: format!("Hub API listing of {what}"),
+                    detail: format!(
+                        "its \"next\" page points back at a page already read ({}); stopped after {} pages",
+                        url.path(),
+                        seen.len()
+                    ),
+                });
+            }
+            if seen.len() > 10_000 {
+                return Err(Error::Protocol {
+                    what: format!("Hub API listing of {what}"),
+                    detail: "more than 10000 pages; stopped".into(),
+                });
             }
             let page: Page<T> = self.get_page(&url, what).await?;
             out.extend(page.results);

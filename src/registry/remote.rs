@@ -22,6 +22,11 @@ use crate::types::media::{detect_media_type, MANIFEST_ACCEPT};
 use crate::types::name::{check_repository, check_tag, Checked, NameKind};
 use crate::types::Digest;
 
+/// Largest page of a tag or catalog listing read.
+const MAX_LIST_PAGE: usize = 8 * 1024 * 1024;
+/// Most pages of one listing.
+const MAX_PAGES: usize = 100_000;
+
 /// Largest manifest accepted (ECR's PutImage limit is 4 MiB).
 pub const MAX_MANIFEST: usize = 4 * 1024 * 1024;
 
@@ -44,16 +49,43 @@ fn accept() -> HeaderMap {
     h
 }
 
-/// The target of a `Link: <…>; rel="next"` header.
+/// The target of the `rel="next"` link in a `Link` header value
+/// (`<url>; rel="next", <url>; rel="prev"`, RFC 8288).
+pub fn parse_next_link(value: &str) -> Option<String> {
+    let mut rest = value;
+    loop {
+        let open = rest.find('<')?;
+        let close = open + rest[open..].find('>')?;
+        let target = &rest[open + 1..close];
+        let after = &rest[close + 1..];
+        // Parameters run to the next link (a ',' followed by '<') or the end.
+        let end = after
+            .char_indices()
+            .find(|&(i, c)| c == ',' && after[i + 1..].trim_start().starts_with('<'))
+            .map_or(after.len(), |(i, _)| i);
+        let next = after[..end].split(';').any(|p| {
+            let p = p.trim();
+            p.split_once('=').is_some_and(|(k, v)| {
+                k.trim().eq_ignore_ascii_case("rel")
+                    && v.trim()
+                        .trim_matches('"')
+                        .split_ascii_whitespace()
+                        .any(|r| r.eq_ignore_ascii_case("next"))
+            })
+        });
+        if next {
+            return Some(target.trim().to_string());
+        }
+        rest = &after[end..];
+    }
+}
+
+/// The `rel="next"` target of any `Link` header of an answer.
 fn next_link(h: &HeaderMap) -> Option<String> {
-    header_str(h, LINK.as_str())
-        .and_then(|l| l.split(';').next())
-        .map(|l| {
-            l.trim()
-                .trim_start_matches('<')
-                .trim_end_matches('>')
-                .to_string()
-        })
+    h.get_all(LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(parse_next_link)
 }
 
 /// A registry that refused to commit an upload because the bytes do not hash
@@ -552,7 +584,9 @@ impl Remote {
     }
 }
 
-/// GETs a JSON list page by page, following `Link: <…>; rel="next"`.
+/// GETs a JSON list page by page, following `Link: <…>; rel="next"`. A
+/// next link back to a page already read is a loop: an error, not 100,000
+/// requests. Each page is read with a limit.
 async fn paginate<T: serde::de::DeserializeOwned>(
     client: &RegistryClient,
     first: Url,
@@ -563,7 +597,9 @@ async fn paginate<T: serde::de::DeserializeOwned>(
 ) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut url = first;
-    for _ in 0..100_000 {
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..MAX_PAGES {
+        seen.insert(url.to_string());
         let resp = client
             .send(Req {
                 method: Method::GET,
@@ -578,15 +614,77 @@ async fn paginate<T: serde::de::DeserializeOwned>(
             return Err(status_error(&Method::GET, &url, what, resp).await);
         }
         let next = next_link(resp.headers());
-        let page: T = resp.json().await.map_err(|e| Error::InvalidManifest {
+        let (bytes, truncated) = read_limited(resp, MAX_LIST_PAGE).await?;
+        if truncated {
+            return Err(Error::Protocol {
+                what: what.to_string(),
+                detail: format!(
+                    "a page of the listing is larger than {MAX_LIST_PAGE} bytes; not read further"
+                ),
+            });
+        }
+        let page: T = serde_json::from_slice(&bytes).map_err(|e| Error::InvalidManifest {
             what: what.to_string(),
             reason: e.to_string(),
         })?;
         out.extend(items(page));
         match next.and_then(|n| url.join(&n).ok()) {
+            Some(n) if seen.contains(n.as_str()) => {
+                return Err(Error::Protocol {
+                    what: what.to_string(),
+                    detail: format!(
+                        "the registry's Link: rel=\"next\" points back at a page already read ({}); stopped after {} pages",
+                        crate::registry::response::strip_query(&n),
+                        seen.len()
+                    ),
+                })
+            }
             Some(n) => url = n,
-            None => break,
+            None => return Ok(out),
         }
     }
-    Ok(out)
+    Err(Error::Protocol {
+        what: what.to_string(),
+        detail: format!("more than {MAX_PAGES} pages; stopped"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_next_link() {
+        let n = |v: &str| parse_next_link(v);
+        assert_eq!(
+            n(r#"</v2/x/tags/list?n=2&last=b>; rel="next""#).as_deref(),
+            Some("/v2/x/tags/list?n=2&last=b")
+        );
+        assert_eq!(
+            n(r#"</p>; rel="prev", </n?a=1,2>; rel="next""#).as_deref(),
+            Some("/n?a=1,2")
+        );
+        assert_eq!(
+            n(r#"<https://h/x>; rel=next; title="a""#).as_deref(),
+            Some("https://h/x")
+        );
+        assert_eq!(n(r#"</p>; rel="prev""#), None);
+        assert_eq!(n("garbage"), None);
+        assert_eq!(n(""), None);
+    }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+            #[test]
+            fn link_headers_never_panic(v in "\\PC{0,120}|(<[^>]{0,20}>(; ?[a-z]{1,5}=\"?[a-z ]{0,10}\"?){0,3},? ?){0,4}") {
+                if let Some(t) = parse_next_link(&v) {
+                    prop_assert!(v.contains(&t));
+                }
+            }
+        }
+    }
 }

@@ -42,6 +42,24 @@ impl Platform {
     }
 }
 
+impl Platform {
+    /// Parses a `--platform` list; an empty entry (`--platform ""`, a
+    /// trailing comma) is an error, not "every platform".
+    pub fn parse_list(list: &[String]) -> Result<Vec<Platform>, Error> {
+        list.iter()
+            .map(|p| {
+                if p.trim().is_empty() {
+                    Err(Error::Usage(
+                        "--platform: an empty platform was given; name each one as os/arch[/variant] (e.g. linux/amd64), or leave --platform out to copy every platform".into(),
+                    ))
+                } else {
+                    p.parse()
+                }
+            })
+            .collect()
+    }
+}
+
 impl fmt::Display for Platform {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.os, self.architecture)?;
@@ -90,6 +108,9 @@ mod tests {
         for bad in ["linux", "linux/", "/amd64", "a/b/c/d", ""] {
             assert!(bad.parse::<Platform>().is_err(), "{bad}");
         }
+        assert!(Platform::parse_list(&["".into()]).is_err());
+        assert!(Platform::parse_list(&["linux/amd64".into(), " ".into()]).is_err());
+        assert_eq!(Platform::parse_list(&[]).unwrap(), vec![]);
     }
 
     mod props {

@@ -910,3 +910,256 @@ fn credential_helper_protocol_edges() {
     assert_eq!(r.json()["tags"], json!(["b"]));
     assert!(marker.exists(), "the helper was not asked");
 }
+
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// A whole registry served by a hostile server: repository `x`, manifests
+/// by tag or digest, blobs by digest (HEAD and GET).
+fn fake_registry(manifests: Vec<(String, &'static str, Vec<u8>)>, blobs: Vec<Vec<u8>>) -> Hostile {
+    use std::collections::HashMap;
+    let mut m: HashMap<String, (&'static str, Vec<u8>)> = HashMap::new();
+    for (reference, ct, bytes) in manifests {
+        m.insert(sha256(&bytes), (ct, bytes.clone()));
+        m.insert(reference, (ct, bytes));
+    }
+    let b: HashMap<String, Vec<u8>> = blobs.into_iter().map(|x| (sha256(&x), x)).collect();
+    Hostile::start(move |r| {
+        let path = r.path.split('?').next().unwrap_or("");
+        if path == "/v2/" {
+            return Canned::json(200, json!({}));
+        }
+        let found = if let Some(reference) = path.strip_prefix("/v2/x/manifests/") {
+            m.get(reference).map(|(ct, bytes)| (*ct, bytes.clone()))
+        } else if let Some(d) = path.strip_prefix("/v2/x/blobs/") {
+            b.get(d)
+                .map(|bytes| ("application/octet-stream", bytes.clone()))
+        } else {
+            None
+        };
+        match found {
+            Some((ct, bytes)) => Canned::status(200)
+                .header("content-type", ct)
+                .header("docker-content-digest", &sha256(&bytes))
+                .body(bytes),
+            None => Canned::json(
+                404,
+                json!({"errors": [{"code": "MANIFEST_UNKNOWN", "message": "no"}]}),
+            ),
+        }
+    })
+}
+
+/// An image manifest over `config` and `layers`.
+fn image_manifest(config: &[u8], layers: &[&[u8]]) -> Vec<u8> {
+    let desc = |mt: &str, b: &[u8]| json!({"mediaType": mt, "digest": sha256(b), "size": b.len()});
+    json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": desc("application/vnd.oci.image.config.v1+json", config),
+        "layers": layers.iter().map(|l| desc("application/vnd.oci.image.layer.v1.tar", l)).collect::<Vec<_>>(),
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// An index whose entries are (manifest bytes, os, arch).
+fn index_of(children: &[(&[u8], &str, &str)]) -> Vec<u8> {
+    json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": children.iter().map(|(m, os, arch)| json!({
+            "mediaType": OCI_MANIFEST, "digest": sha256(m), "size": m.len(),
+            "platform": {"os": os, "architecture": arch}
+        })).collect::<Vec<_>>(),
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// An index listing the same child twice costs one GET of that child.
+#[test]
+fn index_children_listed_twice_are_fetched_once() {
+    let mut env = Env::new();
+    let b = env.open_registry();
+    let (config, layer) = (
+        br#"{"architecture":"amd64","os":"linux"}"#.to_vec(),
+        vec![7u8; 1000],
+    );
+    let child = image_manifest(&config, &[&layer]);
+    let index = index_of(&[(&child, "linux", "amd64"), (&child, "linux", "amd64")]);
+    let reg = fake_registry(
+        vec![
+            ("1.0".into(), OCI_INDEX, index.clone()),
+            (sha256(&child), OCI_MANIFEST, child.clone()),
+        ],
+        vec![config, layer],
+    );
+    env.config += &format!("[registry.\"{}\"]\ninsecure = true\n", reg.addr());
+    let r = env
+        .crossdock(&[
+            "copy",
+            &format!("{}/x:1.0", reg.addr()),
+            &format!("{}/dup:1.0", b.addr()),
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(r["digest"], sha256(&index).as_str());
+    let child_gets = reg
+        .requests()
+        .iter()
+        .filter(|s| s.method == "GET" && s.path.ends_with(&sha256(&child)))
+        .count();
+    assert_eq!(child_gets, 1, "{:?}", reg.requests());
+}
+
+/// Escape sequences a server puts in names it controls (platforms here)
+/// never reach the terminal raw.
+#[test]
+fn terminal_escapes_from_a_server_are_stripped() {
+    let mut env = Env::new();
+    let (config, layer) = (b"{}".to_vec(), vec![1u8; 10]);
+    let child = image_manifest(&config, &[&layer]);
+    let index = index_of(&[(
+        &child,
+        "linux\u{1b}]0;pwned\u{7}",
+        "amd64\u{1b}[2J\u{9b}31m",
+    )]);
+    let reg = fake_registry(
+        vec![
+            ("1.0".into(), OCI_INDEX, index),
+            (sha256(&child), OCI_MANIFEST, child),
+        ],
+        vec![config, layer],
+    );
+    env.config += &format!("[registry.\"{}\"]\ninsecure = true\n", reg.addr());
+    let r = env
+        .crossdock(&["inspect", &format!("{}/x:1.0", reg.addr())])
+        .ok();
+    assert!(
+        r.stdout.contains("linux]0;pwned/amd64[2J31m"),
+        "{}",
+        r.stdout
+    );
+    for c in ['\u{1b}', '\u{7}', '\u{9b}'] {
+        assert!(
+            !r.stdout.contains(c) && !r.stderr.contains(c),
+            "{c:?} printed raw"
+        );
+    }
+    // JSON keeps the value, escaped.
+    let j = env
+        .crossdock(&["inspect", &format!("{}/x:1.0", reg.addr()), "-o", "json"])
+        .ok()
+        .json();
+    assert!(j["platforms"][0]["platform"]
+        .as_str()
+        .unwrap()
+        .contains('\u{1b}'));
+}
+
+/// A `Link: rel="next"` that points back at a page already read stops the
+/// listing with an error after one request, instead of looping.
+#[test]
+fn link_next_loops_are_stopped() {
+    let mut env = Env::new();
+    let a = env.open_registry();
+    let proxy = Proxy::start(
+        a.port,
+        vec![Rule {
+            method: "GET",
+            path_contains: "/v2/l/x/tags/list",
+            fault: Fault::Respond(
+                Canned::json(200, json!({"name": "l/x", "tags": ["a"]}))
+                    .header("link", "</v2/l/x/tags/list?n=1000>; rel=\"next\""),
+            ),
+            times: usize::MAX,
+        }],
+    );
+    env.config += &format!("[registry.\"{}\"]\ninsecure = true\n", proxy.addr());
+    let r = env.crossdock(&["ls", &format!("{}/l/x", proxy.addr())]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("points back at a page already read"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(proxy.count("GET", "/tags/list"), 1);
+
+    // The Hub API's "next" likewise.
+    let api = Hostile::start(|r| {
+        let host = r.header("host").unwrap_or("").to_string();
+        Canned::json(
+            200,
+            json!({"count": 1, "next": format!("http://{host}/v2/namespaces/acme/repositories?page_size=100"),
+                   "results": [{"name": "api"}]}),
+        )
+    });
+    let mut env = Env::new();
+    env.config += &format!(
+        "[registry.\"docker.io\"]\nendpoint = \"http://127.0.0.1:{}\"\nhub_api = \"{}\"\n",
+        a.port,
+        api.url()
+    );
+    let r = env.crossdock(&[
+        "migrate",
+        "docker.io/acme",
+        &format!("{}/m", a.addr()),
+        "--dry-run",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("points back at a page already read"),
+        "{}",
+        r.stderr
+    );
+    assert!(api.requests().len() <= 2, "{}", api.requests().len());
+}
+
+/// Messages say what happened: a bad port is a reference error, `--platform
+/// ""` is a usage error (not "all platforms"), and a manifest that does not
+/// match its digest is reported without talk of copying when inspecting.
+#[test]
+fn messages_say_what_happened() {
+    let env = Env::new();
+    let r = env.crossdock(&["inspect", "localhost:99999/x:1"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("port"), "{}", r.stderr);
+    assert!(!r.stderr.contains("config file"), "{}", r.stderr);
+    let r = env.crossdock(&[
+        "migrate",
+        "localhost:99999/ns",
+        "localhost:5000/m",
+        "--dry-run",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(!r.stderr.contains("config file"), "{}", r.stderr);
+
+    let r = env.crossdock(&[
+        "copy",
+        "--platform",
+        "",
+        "localhost:1/a:1",
+        "localhost:1/b:1",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("empty platform"), "{}", r.stderr);
+
+    // A registry answering another manifest than the digest asked for.
+    let mut env = Env::new();
+    let (config, layer) = (b"{}".to_vec(), vec![1u8; 10]);
+    let real = image_manifest(&config, &[&layer]);
+    let other = image_manifest(&config, &[]);
+    let reg = fake_registry(vec![(sha256(&real), OCI_MANIFEST, other)], vec![]);
+    env.config += &format!("[registry.\"{}\"]\ninsecure = true\n", reg.addr());
+    let r = env.crossdock(&["inspect", &format!("{}/x@{}", reg.addr(), sha256(&real))]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("does not match its digest"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("copy"), "{}", r.stderr);
+}
