@@ -491,15 +491,22 @@ impl RegistryClient {
     }
 
     /// A 401 from a host that is not the registry (a redirect target).
+    /// Its challenge is never followed and no credentials go there; the
+    /// error names that host and does not blame the user's credentials.
     fn foreign_refusal(&self, method: &Method, resp: &Response) -> Error {
+        let u = resp.url();
+        let host = match (u.host_str(), u.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => "another host".to_string(),
+        };
         Error::Http {
             method: method.to_string(),
-            url: strip_query(resp.url()),
+            url: strip_query(u),
             status: 401,
             detail: format!(
-                "{} (where {} redirected the request) refused it; no credentials were sent there",
-                resp.url().host_str().unwrap_or("another host"),
-                self.name
+                "{host} refused it; that host is not {name} but one {name} sent the request to (a redirect or an upload location), so no credentials were sent there and its auth challenge was not followed",
+                name = self.name
             ),
             codes: Vec::new(),
             retry_after: None,

@@ -1163,3 +1163,107 @@ fn messages_say_what_happened() {
     );
     assert!(!r.stderr.contains("copy"), "{}", r.stderr);
 }
+
+/// A foreign host that answers 401 with a Bearer challenge of its own.
+fn foreign_host() -> Hostile {
+    Hostile::start(|r| {
+        let host = r.header("host").unwrap_or("").to_string();
+        Canned::json(401, json!({"errors": [{"code": "UNAUTHORIZED", "message": "who are you"}]}))
+            .header(
+                "www-authenticate",
+                &format!("Bearer realm=\"http://{host}/token\",service=\"evil\""),
+            )
+    })
+}
+
+/// A blob GET redirected to another host that answers 401 with its own
+/// challenge: no credentials go there (no token request, no Authorization),
+/// the error names that host and does not say the user's credentials were
+/// refused.
+#[test]
+fn redirect_target_401_never_gets_credentials() {
+    let mut env = Env::new();
+    let hub = Registry::start(env.path(), Auth::Token);
+    let b = env.open_registry();
+    let layout = env.path().join("img");
+    layout_image(&layout, 98);
+    hub.push_layout(&layout, "1.0", "acme/redir", false);
+    let foreign = foreign_host();
+    let proxy = Proxy::start(
+        hub.port,
+        vec![Rule {
+            method: "GET",
+            path_contains: "/blobs/sha256:",
+            fault: Fault::RedirectTo(foreign.url()),
+            times: usize::MAX,
+        }],
+    );
+    env.endpoint("docker.io", proxy.port);
+    env.login("https://index.docker.io/v1/", HUB_USER, HUB_PASS);
+    let r = env.crossdock(&[
+        "copy",
+        "docker.io/acme/redir:1.0",
+        &format!("{}/redir:1.0", b.addr()),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains(&foreign.addr()), "{}", r.stderr);
+    assert!(r.stderr.contains("no credentials were sent there"), "{}", r.stderr);
+    assert!(!r.stderr.contains("were refused"), "{}", r.stderr);
+    assert!(!r.stderr.contains("authentication failed"), "{}", r.stderr);
+    let seen = foreign.requests();
+    assert!(!seen.is_empty());
+    assert!(
+        seen.iter().all(|s| s.header("authorization").is_none()),
+        "credentials reached the foreign host: {seen:?}"
+    );
+    assert!(
+        seen.iter().all(|s| !s.path.starts_with("/token")),
+        "the foreign challenge was followed: {seen:?}"
+    );
+    // The registry's own challenge still works afterwards: nothing adopted.
+    assert!(hub.token_stats()["auth_failures"].as_u64().unwrap_or(0) == 0);
+}
+
+/// An upload `Location` on another host that answers 401: the same — no
+/// credentials, the host named, the user's credentials not blamed.
+#[test]
+fn foreign_upload_location_401_never_gets_credentials() {
+    let mut env = Env::new();
+    let a = env.open_registry();
+    let ecr = Registry::ecr_data_plane(env.path());
+    let layout = env.path().join("img");
+    layout_image(&layout, 99);
+    a.push_layout(&layout, "1.0", "u/src", false);
+    let foreign = foreign_host();
+    let proxy = Proxy::start(
+        ecr.port,
+        vec![Rule {
+            method: "POST",
+            path_contains: "/blobs/uploads/",
+            fault: Fault::Respond(
+                Canned::status(202)
+                    .header("location", &format!("{}/upload/session-1", foreign.url()))
+                    .header("content-length", "0"),
+            ),
+            times: usize::MAX,
+        }],
+    );
+    env.endpoint(ECR_HOST, proxy.port);
+    env.login(ECR_HOST, ECR_USER, ECR_PASS);
+    env.config = env.config.replace("[retry]\n", "[retry]\nmax_attempts = 2\n");
+    let r = env.crossdock(&[
+        "copy",
+        &format!("{}/u/src:1.0", a.addr()),
+        &format!("{ECR_HOST}/up:1.0"),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains(&foreign.addr()), "{}", r.stderr);
+    assert!(!r.stderr.contains("were refused"), "{}", r.stderr);
+    let seen = foreign.requests();
+    assert!(seen.iter().any(|s| s.path.starts_with("/upload/")), "{seen:?}");
+    assert!(
+        seen.iter().all(|s| s.header("authorization").is_none()),
+        "credentials reached the foreign host: {seen:?}"
+    );
+    assert!(seen.iter().all(|s| !s.path.starts_with("/token")), "{seen:?}");
+}
