@@ -19,7 +19,10 @@ use crate::error::{Error, Result};
 use crate::registry::auth::{Credential, Secret};
 use crate::registry::client::{Backoff, PullLimitPolicy};
 use crate::registry::ratelimit::RateLimit;
-use crate::registry::response::{error_body, ErrorBody, ErrorCode};
+use crate::registry::response::{error_body, read_limited, ErrorBody, ErrorCode};
+
+/// Largest Hub API answer read (a page of 100 tags is a few tens of KiB).
+pub const MAX_HUB_PAGE: usize = 1024 * 1024;
 
 /// Default Hub API base.
 pub const DEFAULT_HUB_API: &str = "https://hub.docker.com";
@@ -235,11 +238,19 @@ impl HubApi {
             access_token: Option<String>,
             token: Option<String>,
         }
-        let t: T = resp.json().await.map_err(|e| Error::Unauthorized {
+        let bad = |detail: String| Error::Unauthorized {
             host: self.base.host_str().unwrap_or("hub").to_string(),
             repository: None,
-            detail: format!("Hub API login answer: {e}"),
-        })?;
+            detail,
+        };
+        let (bytes, truncated) = read_limited(resp, MAX_HUB_PAGE).await?;
+        if truncated {
+            return Err(bad(format!(
+                "the Hub API login answer is larger than {MAX_HUB_PAGE} bytes"
+            )));
+        }
+        let t: T = serde_json::from_slice(&bytes)
+            .map_err(|e| bad(format!("Hub API login answer: {e}")))?;
         let tok = t.access_token.or(t.token).map(Secret::new);
         *cached = tok.clone();
         Ok(tok)
@@ -272,10 +283,19 @@ impl HubApi {
             let resp = req.send().await;
             let err = match resp {
                 Ok(r) if r.status().is_success() => {
-                    return r.json().await.map_err(|e| Error::InvalidManifest {
+                    let (bytes, truncated) = read_limited(r, MAX_HUB_PAGE).await?;
+                    if truncated {
+                        return Err(Error::Protocol {
+                            what: format!("Hub API listing of {what}"),
+                            detail: format!(
+                                "a page is larger than {MAX_HUB_PAGE} bytes; not read further"
+                            ),
+                        });
+                    }
+                    return serde_json::from_slice(&bytes).map_err(|e| Error::InvalidManifest {
                         what: format!("Hub API page of {what}"),
                         reason: e.to_string(),
-                    })
+                    });
                 }
                 Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => {
                     return Err(Error::NotFound {

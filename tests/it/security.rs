@@ -1168,11 +1168,14 @@ fn messages_say_what_happened() {
 fn foreign_host() -> Hostile {
     Hostile::start(|r| {
         let host = r.header("host").unwrap_or("").to_string();
-        Canned::json(401, json!({"errors": [{"code": "UNAUTHORIZED", "message": "who are you"}]}))
-            .header(
-                "www-authenticate",
-                &format!("Bearer realm=\"http://{host}/token\",service=\"evil\""),
-            )
+        Canned::json(
+            401,
+            json!({"errors": [{"code": "UNAUTHORIZED", "message": "who are you"}]}),
+        )
+        .header(
+            "www-authenticate",
+            &format!("Bearer realm=\"http://{host}/token\",service=\"evil\""),
+        )
     })
 }
 
@@ -1207,7 +1210,11 @@ fn redirect_target_401_never_gets_credentials() {
     ]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains(&foreign.addr()), "{}", r.stderr);
-    assert!(r.stderr.contains("no credentials were sent there"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no credentials were sent there"),
+        "{}",
+        r.stderr
+    );
     assert!(!r.stderr.contains("were refused"), "{}", r.stderr);
     assert!(!r.stderr.contains("authentication failed"), "{}", r.stderr);
     let seen = foreign.requests();
@@ -1250,7 +1257,9 @@ fn foreign_upload_location_401_never_gets_credentials() {
     );
     env.endpoint(ECR_HOST, proxy.port);
     env.login(ECR_HOST, ECR_USER, ECR_PASS);
-    env.config = env.config.replace("[retry]\n", "[retry]\nmax_attempts = 2\n");
+    env.config = env
+        .config
+        .replace("[retry]\n", "[retry]\nmax_attempts = 2\n");
     let r = env.crossdock(&[
         "copy",
         &format!("{}/u/src:1.0", a.addr()),
@@ -1260,10 +1269,142 @@ fn foreign_upload_location_401_never_gets_credentials() {
     assert!(r.stderr.contains(&foreign.addr()), "{}", r.stderr);
     assert!(!r.stderr.contains("were refused"), "{}", r.stderr);
     let seen = foreign.requests();
-    assert!(seen.iter().any(|s| s.path.starts_with("/upload/")), "{seen:?}");
+    assert!(
+        seen.iter().any(|s| s.path.starts_with("/upload/")),
+        "{seen:?}"
+    );
     assert!(
         seen.iter().all(|s| s.header("authorization").is_none()),
         "credentials reached the foreign host: {seen:?}"
     );
-    assert!(seen.iter().all(|s| !s.path.starts_with("/token")), "{seen:?}");
+    assert!(
+        seen.iter().all(|s| !s.path.starts_with("/token")),
+        "{seen:?}"
+    );
+}
+
+/// A quarter of a gibibyte, more than any bounded read takes.
+const HUGE: u64 = 256 * 1024 * 1024;
+/// What a bounded reader may have made the server produce: the limit plus
+/// socket buffers on both ends.
+const READ_AT_MOST: u64 = 40 * 1024 * 1024;
+
+/// Non-blob bodies are read through a limit and no further: a manifest
+/// without Content-Length (4 MiB), an error body (64 KiB, a few hundred
+/// characters shown), a token answer and a Hub API page (1 MiB each), a
+/// credential helper's output (1 MiB).
+#[test]
+fn unbounded_bodies_are_cut_at_their_limit() {
+    // A manifest of 256 MiB.
+    let mut env = Env::new();
+    env.config = env
+        .config
+        .replace("[retry]\n", "[retry]\nmax_attempts = 1\n");
+    let reg = Hostile::start(|r| {
+        let path = r.path.split('?').next().unwrap_or("");
+        match (r.method.as_str(), path) {
+            ("GET", "/v2/x/manifests/1.0") => Canned::status(200)
+                .header("content-type", OCI_MANIFEST)
+                .repeat(br#"{"schemaVersion":2,"pad":""#, b' ', HUGE),
+            ("GET", "/v2/x/tags/list") => Canned::status(500)
+                .header("content-type", "application/json")
+                .repeat(br#"{"errors":[{"code":"X","message":""#, b'A', HUGE),
+            _ => Canned::json(
+                404,
+                json!({"errors": [{"code": "NAME_UNKNOWN", "message": "no"}]}),
+            ),
+        }
+    });
+    env.config += &format!("[registry.\"{}\"]\ninsecure = true\n", reg.addr());
+    let r = env.crossdock(&["inspect", &format!("{}/x:1.0", reg.addr())]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("larger than 4194304 bytes"),
+        "{}",
+        r.stderr
+    );
+    let sent = reg.sent_bytes();
+    assert!(
+        sent < READ_AT_MOST,
+        "the manifest was read on to {sent} bytes"
+    );
+
+    // An error body of 256 MiB: read up to 64 KiB, a few hundred characters shown.
+    let r = env.crossdock(&["ls", &format!("{}/x", reg.addr())]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("HTTP 500"), "{}", r.stderr);
+    assert!(
+        r.stderr.len() < 2_000,
+        "{} bytes of error printed",
+        r.stderr.len()
+    );
+    let sent = reg.sent_bytes();
+    assert!(
+        sent < 2 * READ_AT_MOST,
+        "the error body was read on to {sent} bytes"
+    );
+
+    // A token answer of 256 MiB.
+    let tokens = Hostile::start(|r| match r.path.split('?').next().unwrap_or("") {
+        "/token" => Canned::status(200)
+            .header("content-type", "application/json")
+            .repeat(br#"{"token":"t","pad":""#, b' ', HUGE),
+        _ => bearer_challenge(r),
+    });
+    env.config += &format!("[registry.\"{}\"]\ninsecure = true\n", tokens.addr());
+    let r = env.crossdock(&["ls", &format!("{}/x", tokens.addr())]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("larger than 1048576 bytes"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        tokens.sent_bytes() < READ_AT_MOST,
+        "{}",
+        tokens.sent_bytes()
+    );
+
+    // A Hub API page of 256 MiB.
+    let a = env.open_registry();
+    let api = Hostile::start(|_| {
+        Canned::status(200)
+            .header("content-type", "application/json")
+            .repeat(br#"{"next":null,"results":[],"pad":""#, b' ', HUGE)
+    });
+    env.config += &format!(
+        "[registry.\"docker.io\"]\nendpoint = \"http://127.0.0.1:{}\"\nhub_api = \"{}\"\n",
+        a.port,
+        api.url()
+    );
+    let r = env.crossdock(&[
+        "migrate",
+        "docker.io/acme",
+        &format!("{}/m", a.addr()),
+        "--dry-run",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("larger than 1048576 bytes"),
+        "{}",
+        r.stderr
+    );
+    assert!(api.sent_bytes() < READ_AT_MOST, "{}", api.sent_bytes());
+
+    // A credential helper that prints 3 MB.
+    let basic = basic_registry();
+    env.config += &format!("[registry.\"{}\"]\ninsecure = true\n", basic.addr());
+    install_helper(
+        &mut env,
+        &basic.addr(),
+        "chatty",
+        "#!/bin/sh\nhead -c 3000000 /dev/zero\n",
+    );
+    let r = env.crossdock(&["ls", &format!("{}/x", basic.addr())]);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("larger than 1048576 bytes"),
+        "{}",
+        r.stderr
+    );
 }
