@@ -90,7 +90,13 @@ impl ErrorCode {
             "UNSUPPORTED" => ErrorCode::Unsupported,
             "TOOMANYREQUESTS" => ErrorCode::TooManyRequests,
             "TAG_INVALID" => ErrorCode::TagInvalid,
-            _ => ErrorCode::Other(code.trim().chars().take(64).collect()),
+            _ => ErrorCode::Other(
+                code.trim()
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(64)
+                    .collect(),
+            ),
         }
     }
 }
@@ -329,5 +335,29 @@ mod tests {
             retry_after_value("18446744073709551615", now),
             Some(Duration::from_secs(u64::MAX))
         );
+    }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+            #[test]
+            fn retry_after_and_error_bodies_never_panic(
+                v in "\\PC{0,40}|[0-9]{1,25}|[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4,6} [0-9:]{8} GMT",
+                body in proptest::collection::vec(any::<u8>(), 0..400),
+                code in "[\\x00-\\x7f]{0,30}|\\PC{0,30}",
+                msg in "[\\x00-\\x7f]{0,40}|\\PC{0,400}",
+            ) {
+                let _ = retry_after_value(&v, SystemTime::now());
+                let _ = retry_after_value(&v, SystemTime::UNIX_EPOCH);
+                let _ = ErrorBody::parse(&body).describe();
+                let j = serde_json::json!({"errors": [{"code": code, "message": msg}]}).to_string();
+                let b = ErrorBody::parse(j.as_bytes());
+                prop_assert!(b.describe().chars().count() <= 64 + 1 + MAX_SHOWN + 1);
+                prop_assert!(!b.describe().chars().any(|c| c.is_control()));
+            }
+        }
     }
 }
