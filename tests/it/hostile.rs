@@ -1,7 +1,6 @@
 //! A scripted hostile HTTP server: answers every request with whatever the
-//! test's handler returns (any status, headers, a body of given bytes, an
-//! endless or huge generated body without Content-Length, or a body that
-//! stalls), and records what it was sent (method, path, headers) and how
+//! test's handler returns (any status, headers, a body of given bytes, or a
+//! huge generated body without Content-Length), and records what it was sent (method, path, headers) and how
 //! many body bytes it produced. Tests use it as a foreign host behind a
 //! redirect, a token realm, a Hub API or a whole fake registry.
 
@@ -41,10 +40,6 @@ pub enum CannedBody {
         prefix: Vec<u8>,
         byte: u8,
         len: u64,
-    },
-    /// `prefix`, then nothing ever again (the connection stays open).
-    Stall {
-        prefix: Vec<u8>,
     },
 }
 
@@ -90,13 +85,6 @@ impl Canned {
         self
     }
 
-    pub fn stall(mut self, prefix: &[u8]) -> Canned {
-        self.body = CannedBody::Stall {
-            prefix: prefix.to_vec(),
-        };
-        self
-    }
-
     /// Builds the hyper response; `sent` counts body bytes produced.
     pub fn into_response(self, sent: Arc<Mutex<u64>>) -> Response<Body> {
         let mut b = Response::builder().status(self.status);
@@ -128,14 +116,6 @@ impl Canned {
                     count(b.len());
                     Ok::<_, std::io::Error>(Frame::data(b))
                 });
-                BodyExt::boxed(StreamBody::new(s))
-            }
-            CannedBody::Stall { prefix } => {
-                count(prefix.len());
-                let s = futures_util::stream::iter([Ok::<_, std::io::Error>(Frame::data(
-                    Bytes::from(prefix),
-                ))])
-                .chain(futures_util::stream::pending());
                 BodyExt::boxed(StreamBody::new(s))
             }
         };
@@ -222,7 +202,7 @@ impl Hostile {
                     }
                 }
             });
-            // Connections stalled forever are dropped with the runtime.
+            // Connections still open are dropped with the runtime.
             rt.shutdown_background();
         });
         Hostile {

@@ -133,13 +133,6 @@ impl Proxy {
             .sum()
     }
 
-    /// Adds a rule (after those given at start).
-    pub fn add_rule(&self, rule: Rule) {
-        let mut s = self.state.lock().expect("state");
-        s.rules.push(rule);
-        s.fired.push(0);
-    }
-
     /// How many times rule `i` fired.
     pub fn fired(&self, i: usize) -> usize {
         self.state.lock().expect("state").fired[i]

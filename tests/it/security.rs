@@ -10,10 +10,6 @@ use crate::harness::*;
 use crate::hostile::{Canned, Hostile};
 use crate::proxy::{Fault, Proxy, Rule};
 
-fn leak(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
-}
-
 fn seed(env: &Env, reg: &Registry, repo: &str, tag: &str, seed: u64) {
     let layout = env.path().join(format!("img-{seed}"));
     if !layout.exists() {
