@@ -427,16 +427,8 @@ impl RegistryClient {
                 let token = match self.auth.cached(scope).await {
                     Some(t) => t.value,
                     None => {
-                        let req = TokenRequest {
-                            http: &self.http,
-                            host: &self.name,
-                            repo,
-                            creds: self.creds.get().await?,
-                            retry: &self.retry,
-                        };
                         let t = self
-                            .auth
-                            .fetch(&req, &realm, service.as_deref(), scope)
+                            .fetch_token_now(&realm, service.as_deref(), scope, repo)
                             .await?;
                         let v = t.value.clone();
                         self.auth.store(scope, t).await;
@@ -456,7 +448,7 @@ impl RegistryClient {
         Ok(Some(hv))
     }
 
-    /// Fetches a bearer token for `scope` directly (bench probes).
+    /// Fetches a bearer token for `scope` from the realm (no cache).
     pub(crate) async fn fetch_token_now(
         &self,
         realm: &str,

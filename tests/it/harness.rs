@@ -580,6 +580,26 @@ pub fn http(
     (status, body)
 }
 
+/// AWS settings for the ECR API at `ecr_port` and STS at `sts_port`.
+fn aws_env(env: &mut Env, ecr_port: u16, sts_port: u16) {
+    for (k, v) in [
+        (
+            "AWS_ENDPOINT_URL_ECR",
+            format!("http://127.0.0.1:{ecr_port}"),
+        ),
+        (
+            "AWS_ENDPOINT_URL_STS",
+            format!("http://127.0.0.1:{sts_port}"),
+        ),
+        ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+    ] {
+        env.env.push((k.to_string(), v));
+    }
+}
+
 /// The ECR stand-in: moto (ECR API) + an htpasswd registry (data plane,
 /// `AWS:<account>-auth-token`) behind `rig/ecrfront.py` (NAME_UNKNOWN for
 /// repositories moto does not know, immutable tags enforced).
@@ -624,22 +644,7 @@ impl Ecr {
     /// Points the ECR host at this stand-in; AWS credentials for moto.
     pub fn configure(&self, env: &mut Env) {
         env.endpoint(ECR_HOST, self.front_port);
-        for (k, v) in [
-            (
-                "AWS_ENDPOINT_URL_ECR",
-                format!("http://127.0.0.1:{}", self.moto_port),
-            ),
-            (
-                "AWS_ENDPOINT_URL_STS",
-                format!("http://127.0.0.1:{}", self.moto_port),
-            ),
-            ("AWS_ACCESS_KEY_ID", "testing".to_string()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
-            ("AWS_REGION", "us-east-1".to_string()),
-            ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
-        ] {
-            env.env.push((k.to_string(), v));
-        }
+        aws_env(env, self.moto_port, self.moto_port);
     }
 
     /// Calls the ECR API on moto.
@@ -872,22 +877,7 @@ impl EcrLimits {
     /// Points the ECR host (data plane and API) at this front.
     pub fn configure(&self, ecr: &Ecr, env: &mut Env) {
         env.endpoint(ECR_HOST, self.front_port);
-        for (k, v) in [
-            (
-                "AWS_ENDPOINT_URL_ECR",
-                format!("http://127.0.0.1:{}", self.api_port),
-            ),
-            (
-                "AWS_ENDPOINT_URL_STS",
-                format!("http://127.0.0.1:{}", ecr.moto_port),
-            ),
-            ("AWS_ACCESS_KEY_ID", "testing".to_string()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
-            ("AWS_REGION", "us-east-1".to_string()),
-            ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
-        ] {
-            env.env.push((k.to_string(), v));
-        }
+        aws_env(env, self.api_port, ecr.moto_port);
     }
 
     pub fn stats(&self) -> Value {

@@ -174,6 +174,26 @@ impl std::fmt::Display for Abort {
 }
 impl std::error::Error for Abort {}
 
+/// An answer of the proxy's own: a status, headers and a JSON body.
+fn json_answer(
+    status: u16,
+    headers: &[(&str, String)],
+    body: &'static str,
+) -> Result<Response<Body>, Abort> {
+    let mut b = Response::builder()
+        .status(status)
+        .header("content-type", "application/json");
+    for (k, v) in headers {
+        b = b.header(*k, v.as_str());
+    }
+    b.body(
+        http_body_util::Full::new(Bytes::from_static(body.as_bytes()))
+            .map_err(|never| match never {})
+            .boxed(),
+    )
+    .map_err(|_| Abort)
+}
+
 async fn handle(
     req: Request<Incoming>,
     upstream: u16,
@@ -245,34 +265,22 @@ async fn handle(
                 .map_err(|_| Abort);
         }
         Some(Fault::TooMany(retry_after)) => {
-            let mut b = Response::builder().status(429);
-            if let Some(v) = retry_after {
-                b = b.header("retry-after", v);
-            }
-            return b
-                .header("content-type", "application/json")
-                .body(
-                    http_body_util::Full::new(Bytes::from_static(
-                        br#"{"errors":[{"code":"TOOMANYREQUESTS","message":"Rate exceeded"}]}"#,
-                    ))
-                    .map_err(|never| match never {})
-                    .boxed(),
-                )
-                .map_err(|_| Abort);
+            let headers: Vec<_> = retry_after
+                .map(|v| ("retry-after", v))
+                .into_iter()
+                .collect();
+            return json_answer(
+                429,
+                &headers,
+                r#"{"errors":[{"code":"TOOMANYREQUESTS","message":"Rate exceeded"}]}"#,
+            );
         }
         Some(Fault::Unauthorized(challenge)) => {
-            return Response::builder()
-                .status(401)
-                .header("www-authenticate", challenge)
-                .header("content-type", "application/json")
-                .body(
-                    http_body_util::Full::new(Bytes::from_static(
-                        br#"{"errors":[{"code":"UNAUTHORIZED","message":"token expired"}]}"#,
-                    ))
-                    .map_err(|never| match never {})
-                    .boxed(),
-                )
-                .map_err(|_| Abort);
+            return json_answer(
+                401,
+                &[("www-authenticate", challenge)],
+                r#"{"errors":[{"code":"UNAUTHORIZED","message":"token expired"}]}"#,
+            );
         }
         Some(Fault::Reset) => return Err(Abort),
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,

@@ -39,6 +39,24 @@ fn seed_many(env: &Env, reg: &Registry, ns: &str, count: usize, img: Image) {
     }
 }
 
+/// Two open registries, a two-platform image pushed to `repo:1.0` of the first.
+fn two_open_with_image(seed: u64, size: &str, repo: &str) -> (Env, Registry, Registry, Value) {
+    let mut env = Env::new();
+    let a = env.open_registry();
+    let b = env.open_registry();
+    let layout = env.path().join("img");
+    let img = build_image(
+        &layout,
+        &Image {
+            seed,
+            size,
+            ..Image::default()
+        },
+    );
+    a.push_layout(&layout, "1.0", repo, false);
+    (env, a, b, img)
+}
+
 fn throttled_total(v: &Value) -> u64 {
     v["hosts"]
         .as_array()
@@ -52,19 +70,7 @@ fn throttled_total(v: &Value) -> u64 {
 
 #[test]
 fn a_non_hub_toomanyrequests_is_a_throttle_retried_with_both_retry_after_forms() {
-    let mut env = Env::new();
-    let a = env.open_registry();
-    let b = env.open_registry();
-    let layout = env.path().join("img");
-    let img = build_image(
-        &layout,
-        &Image {
-            seed: 701,
-            size: "512K",
-            ..Image::default()
-        },
-    );
-    a.push_layout(&layout, "1.0", "t/src", false);
+    let (mut env, a, b, img) = two_open_with_image(701, "512K", "t/src");
     let date = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(3));
     let src_proxy = Proxy::start(
         a.port,
@@ -346,19 +352,7 @@ fn an_expired_bearer_token_mid_run_is_fetched_again() {
 
 #[test]
 fn sigint_and_sigterm_exit_130_and_143_with_nothing_tagged() {
-    let mut env = Env::new();
-    let a = env.open_registry();
-    let b = env.open_registry();
-    let layout = env.path().join("img");
-    build_image(
-        &layout,
-        &Image {
-            seed: 750,
-            size: "1M",
-            ..Image::default()
-        },
-    );
-    a.push_layout(&layout, "1.0", "s/src", false);
+    let (mut env, a, b, _) = two_open_with_image(750, "1M", "s/src");
     let slow = Proxy::start(
         b.port,
         vec![Rule {
