@@ -22,8 +22,10 @@ ways untouched, including the registry's own Bearer challenge).
   * --refill: remaining refills to the limit every --window seconds (fixed windows
     from the start), so a short window shows a whole migration paced by it.
   * a manifest PUT by tag through P1 records the tag's push time for the Hub API.
-  GET  /__stats   {"pulls","manifest_heads","rejected","unauthorized","remaining","limit","window"}
+  GET  /__stats   {"pulls","manifest_heads","rejected","unauthorized","requests","remaining","limit","window"}
                   pulls = manifest GETs forwarded and counted (any status but 401),
+                  requests = every request on this port but the /__ control ones
+                  (any method, path and answer, 429s and 401s included),
                   rejected = 429s sent, unauthorized = refunded 401 GETs;
                   remaining is null when unlimited
   POST /__reset   zero the counters, remaining = limit
@@ -436,7 +438,7 @@ class State:
         self.remaining = args.limit
         self.refill = getattr(args, "refill", False)
         self.window_start = time.monotonic()
-        self.pulls = self.heads = self.rejected = self.unauthorized = 0
+        self.pulls = self.heads = self.rejected = self.unauthorized = self.requests = 0
         # Hub API
         self.api_limit, self.api_window = args.api_limit, args.api_window
         self.api_remaining, self.api_reset_at = args.api_limit, None
@@ -512,6 +514,8 @@ def make_registry_handler(st):
             url = urlsplit(self.path)
             if url.path.startswith("/__"):
                 return self.control(url)
+            with st.lock:
+                st.requests += 1
             m = MANIFEST_PATH.match(url.path)
             if not m:
                 return self.forward()
@@ -570,7 +574,7 @@ def make_registry_handler(st):
                 pass
             elif url.path == "/__reset" and self.command == "POST":
                 with st.lock:
-                    st.pulls = st.heads = st.rejected = st.unauthorized = 0
+                    st.pulls = st.heads = st.rejected = st.unauthorized = st.requests = 0
                     st.remaining = st.limit
             elif url.path == "/__set" and self.command == "POST":
                 try:
@@ -586,7 +590,7 @@ def make_registry_handler(st):
             with st.lock:
                 return self.send_json(200, {
                     "pulls": st.pulls, "manifest_heads": st.heads, "rejected": st.rejected,
-                    "unauthorized": st.unauthorized,
+                    "unauthorized": st.unauthorized, "requests": st.requests,
                     "remaining": st.remaining if st.limit > 0 else None,
                     "limit": st.limit, "window": st.window})
 
