@@ -15,6 +15,7 @@ mod output;
 mod progress;
 mod ratelimit;
 mod report;
+mod rewrite;
 
 use std::path::PathBuf;
 
@@ -140,6 +141,8 @@ enum Command {
     Ls(ls::LsArgs),
     /// Show a manifest: digest, media type, platforms, sizes
     Inspect(inspect::InspectArgs),
+    /// Point image references in Kubernetes, Helm, Dockerfiles, compose, ECS and workflows at a mirror
+    Rewrite(rewrite::RewriteArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }
@@ -290,6 +293,7 @@ async fn run(cli: Cli) -> i32 {
             Command::Bench(a) => bench::bench(&ctx, a).await,
             Command::Ls(a) => ls::run(&ctx, a).await,
             Command::Inspect(a) => inspect::run(&ctx, a).await,
+            Command::Rewrite(a) => rewrite::run(&ctx, a).await,
             Command::Completions(_) => Ok(()),
         },
     };
