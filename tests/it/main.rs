@@ -13,6 +13,7 @@ mod faults;
 mod features;
 mod measure;
 mod migrate;
+mod rewrite;
 mod roundtrips;
 mod security;
 mod throttle;
