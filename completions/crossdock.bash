@@ -895,7 +895,7 @@ _crossdock() {
             return 0
             ;;
         crossdock__subcmd__sync)
-            opts="-j -o -q -h -V --dry-run --jobs --images --shard --prices --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
+            opts="-j -o -q -h -V --dry-run --jobs --images --shard --prices --watch --listen --grace --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -918,6 +918,18 @@ _crossdock() {
                     return 0
                     ;;
                 --prices)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --watch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -113,6 +113,9 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -s j -l jobs -
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l images -d 'Images copied at once' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l shard -d 'Take only slice I of N of the plan (0 <= I < N)' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l prices -d 'Prices and limits file overriding the built-in one' -r -F
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l watch -d 'Keep running: sync every INTERVAL (e.g. 15m; ±10 % jitter, never overlapping), re-reading FILE each cycle' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l listen -d 'With --watch: serve /healthz, /readyz and /metrics (Prometheus) on this address, e.g. 127.0.0.1:9464' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l grace -d 'With --watch: on SIGTERM/SIGINT, how long the blobs in flight may take to finish' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
 json\t'One JSON object on stdout'

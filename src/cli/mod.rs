@@ -16,6 +16,7 @@ mod progress;
 mod ratelimit;
 mod report;
 mod rewrite;
+mod watch;
 
 use std::path::PathBuf;
 
@@ -235,7 +236,12 @@ pub fn main() -> i32 {
         }
     };
     let output = cli.global.output;
+    // `sync --watch` turns SIGTERM/SIGINT into a drain of its own.
+    let own_signals = matches!(&cli.command, Command::Sync(a) if a.watch.is_some());
     rt.block_on(async move {
+        if own_signals {
+            return run(cli).await;
+        }
         tokio::select! {
             code = run(cli) => code,
             code = signalled() => {

@@ -285,13 +285,34 @@ mod tests {
         });
         m.set_ready(true);
         let p = m.encode(false).unwrap();
-        assert!(p.contains("# TYPE crossdock_sync_cycles_total counter"), "{p}");
-        assert!(p.contains("crossdock_sync_cycles_total{result=\"success\"} 1\n"), "{p}");
-        assert!(p.contains("crossdock_sync_cycles_total{result=\"failure\"} 1\n"), "{p}");
-        assert!(p.contains("crossdock_sync_last_cycle_images{status=\"unchanged\"} 3\n"), "{p}");
-        assert!(p.contains("crossdock_sync_images_total{status=\"unchanged\"} 4\n"), "{p}");
-        assert!(p.contains("crossdock_sync_copied_bytes_total 1000\n"), "{p}");
-        assert!(p.contains("crossdock_sync_cycle_duration_seconds_count 2\n"), "{p}");
+        assert!(
+            p.contains("# TYPE crossdock_sync_cycles_total counter"),
+            "{p}"
+        );
+        assert!(
+            p.contains("crossdock_sync_cycles_total{result=\"success\"} 1\n"),
+            "{p}"
+        );
+        assert!(
+            p.contains("crossdock_sync_cycles_total{result=\"failure\"} 1\n"),
+            "{p}"
+        );
+        assert!(
+            p.contains("crossdock_sync_last_cycle_images{status=\"unchanged\"} 3\n"),
+            "{p}"
+        );
+        assert!(
+            p.contains("crossdock_sync_images_total{status=\"unchanged\"} 4\n"),
+            "{p}"
+        );
+        assert!(
+            p.contains("crossdock_sync_copied_bytes_total 1000\n"),
+            "{p}"
+        );
+        assert!(
+            p.contains("crossdock_sync_cycle_duration_seconds_count 2\n"),
+            "{p}"
+        );
         assert!(p.contains("crossdock_sync_ready 1\n"), "{p}");
         assert!(!p.contains("# EOF"));
         let o = m.encode(true).unwrap();

@@ -32,7 +32,9 @@ pub fn parse_duration(input: &str) -> Result<Duration> {
         if digits == 0 {
             return Err(bad("expected a number"));
         }
-        let n: u64 = rest[..digits].parse().map_err(|_| bad("number too large"))?;
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| bad("number too large"))?;
         rest = &rest[digits..];
         let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
         let part = match &rest[..unit_len] {
@@ -137,7 +139,16 @@ mod tests {
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration(" 2s ").unwrap(), Duration::from_secs(2));
-        for bad in ["", "15", "m", "0s", "1d", "-1s", "99999999999999999999h", "5s x"] {
+        for bad in [
+            "",
+            "15",
+            "m",
+            "0s",
+            "1d",
+            "-1s",
+            "99999999999999999999h",
+            "5s x",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
     }
@@ -151,7 +162,10 @@ mod tests {
         assert_eq!(s.delay(t0, done, 0.0), Duration::from_secs(80));
         assert!(s.delay(t0, done, 0.999_999) > Duration::from_secs(99));
         // A cycle longer than the interval: the next one starts at once.
-        assert_eq!(s.delay(t0, t0 + Duration::from_secs(500), 0.9), Duration::ZERO);
+        assert_eq!(
+            s.delay(t0, t0 + Duration::from_secs(500), 0.9),
+            Duration::ZERO
+        );
     }
 
     #[test]
@@ -161,7 +175,10 @@ mod tests {
         assert!(!h.ready(t0), "not ready before the first cycle");
         h.succeeded(t0);
         assert!(h.ready(t0 + Duration::from_secs(20)));
-        assert!(!h.ready(t0 + Duration::from_secs(21)), "two intervals without success");
+        assert!(
+            !h.ready(t0 + Duration::from_secs(21)),
+            "two intervals without success"
+        );
         h.succeeded(t0 + Duration::from_secs(21));
         assert!(h.ready(t0 + Duration::from_secs(22)));
         h.stopping();

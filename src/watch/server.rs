@@ -57,7 +57,10 @@ impl Answer {
     }
 }
 
-fn respond<H: Fn(Ask<'_>) -> Answer>(handler: &H, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+fn respond<H: Fn(Ask<'_>) -> Answer>(
+    handler: &H,
+    req: &Request<Incoming>,
+) -> Response<Full<Bytes>> {
     let answer = if req.method() == Method::GET || req.method() == Method::HEAD {
         let accept = req
             .headers()
@@ -72,7 +75,8 @@ fn respond<H: Fn(Ask<'_>) -> Answer>(handler: &H, req: &Request<Incoming>) -> Re
         Answer::text(405, "only GET and HEAD\n")
     };
     let mut resp = Response::new(Full::new(Bytes::from(answer.body)));
-    *resp.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *resp.status_mut() =
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(answer.content_type));
     resp

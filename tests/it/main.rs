@@ -17,3 +17,4 @@ mod rewrite;
 mod roundtrips;
 mod security;
 mod throttle;
+mod watch;
