@@ -288,3 +288,124 @@ pub async fn run(ctx: &Context, a: &SyncArgs, every: Duration) -> anyhow::Result
         () = serve => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use clap::Parser;
+    use serde::Deserialize;
+    use yaml_serde::Value;
+
+    use super::super::{Cli, Command};
+    use crossdock::mirror::sync::SyncFile;
+
+    fn docs(file: &str) -> Vec<Value> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/k8s")
+            .join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        yaml_serde::Deserializer::from_str(&text)
+            .map(|d| Value::deserialize(d).unwrap_or_else(|e| panic!("{file}: {e}")))
+            .filter(|v| !v.is_null())
+            .collect()
+    }
+
+    fn of_kind<'a>(docs: &'a [Value], kind: &str) -> &'a Value {
+        docs.iter()
+            .find(|d| d["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind}"))
+    }
+
+    fn str_of(v: &Value) -> &str {
+        v.as_str().unwrap_or_else(|| panic!("not a string: {v:?}"))
+    }
+
+    /// The container's args, parsed by the real command tree.
+    fn parse_args(container: &Value) -> super::super::mirror::SyncArgs {
+        let args: Vec<String> = container["args"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|a| str_of(a).to_string())
+            .collect();
+        let cli = Cli::try_parse_from(std::iter::once("crossdock".to_string()).chain(args))
+            .unwrap_or_else(|e| panic!("the example's args do not parse: {e}"));
+        match cli.command {
+            Command::Sync(a) => a,
+            other => panic!("not a sync: {other:?}"),
+        }
+    }
+
+    /// The mounted mirror file is the ConfigMap's, and it is valid.
+    fn check_mount(pod: &Value, container: &Value, file: &Path) {
+        let mount = &container["volumeMounts"][0];
+        assert_eq!(
+            file,
+            Path::new(str_of(&mount["mountPath"])).join("mirror.yaml")
+        );
+        let volume = &pod["volumes"][0];
+        assert_eq!(volume["name"], mount["name"]);
+        assert_eq!(volume["configMap"]["name"], "crossdock-mirror");
+    }
+
+    #[test]
+    fn kubernetes_examples_run_what_we_ship() {
+        // The ConfigMap's mirror file loads.
+        let cm = docs("mirror-configmap.yaml");
+        let text = str_of(&of_kind(&cm, "ConfigMap")["data"]["mirror.yaml"]).to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("mirror.yaml");
+        std::fs::write(&f, text).unwrap();
+        assert_eq!(SyncFile::load(&f).unwrap().mirrors.len(), 2);
+
+        // The Deployment watches, serves the probes on the named port, and
+        // drains inside its termination grace period.
+        let d = docs("mirror-watch-deployment.yaml");
+        let deploy = of_kind(&d, "Deployment");
+        assert_eq!(deploy["spec"]["replicas"], 1);
+        assert_eq!(deploy["spec"]["strategy"]["type"], "Recreate");
+        let pod = &deploy["spec"]["template"]["spec"];
+        let c = &pod["containers"][0];
+        let a = parse_args(c);
+        assert!(a.watch.is_some());
+        let listen = a.listen.expect("--listen");
+        let port = &c["ports"][0];
+        assert_eq!(port["name"], "metrics");
+        assert_eq!(
+            port["containerPort"].as_u64(),
+            Some(u64::from(listen.port()))
+        );
+        assert!(
+            listen.ip().is_unspecified(),
+            "reachable from the kubelet and Prometheus"
+        );
+        for (probe, path) in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")] {
+            assert_eq!(c[probe]["httpGet"]["path"], path);
+            assert_eq!(c[probe]["httpGet"]["port"], "metrics");
+        }
+        let grace = pod["terminationGracePeriodSeconds"].as_u64().unwrap();
+        assert!(
+            a.grace.as_secs() < grace,
+            "--grace must end before the kubelet's SIGKILL"
+        );
+        check_mount(pod, c, &a.file);
+        let svc = of_kind(&d, "Service");
+        assert_eq!(svc["spec"]["ports"][0]["name"], "metrics");
+        assert_eq!(svc["spec"]["ports"][0]["targetPort"], "metrics");
+        assert_eq!(
+            svc["spec"]["selector"],
+            deploy["spec"]["selector"]["matchLabels"]
+        );
+
+        // The CronJob runs one cycle per run, never two at once.
+        let cj = docs("mirror-sync-cronjob.yaml");
+        let cron = of_kind(&cj, "CronJob");
+        assert_eq!(cron["spec"]["concurrencyPolicy"], "Forbid");
+        let pod = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+        let c = &pod["containers"][0];
+        let a = parse_args(c);
+        assert!(a.watch.is_none() && a.listen.is_none());
+        check_mount(pod, c, &a.file);
+    }
+}
