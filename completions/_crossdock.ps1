@@ -251,8 +251,8 @@ Register-ArgumentCompleter -Native -CommandName 'crossdock' -ScriptBlock {
         'crossdock;rewrite' {
             [CompletionResult]::new('--map', '--map', [CompletionResultType]::ParameterName, 'SOURCE_PREFIX=MIRROR_PREFIX, repeatable; the longest matching prefix wins (e.g. docker.io/library=123456789012.dkr.ecr.us-east-1.amazonaws.com/hub)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human-readable text or one JSON object on stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human-readable text or one JSON object on stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables')
             [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Progress display: bars on a terminal, plain lines otherwise')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS profile for ECR (default: the AWS credential chain)')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region for the ECR API (default: the registry host''s region)')

@@ -247,8 +247,9 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -s h -l hel
 complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c crossdock -n "__fish_crossdock_using_subcommand rewrite" -l map -d 'SOURCE_PREFIX=MIRROR_PREFIX, repeatable; the longest matching prefix wins (e.g. docker.io/library=123456789012.dkr.ecr.us-east-1.amazonaws.com/hub)' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand rewrite" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
-complete -c crossdock -n "__fish_crossdock_using_subcommand rewrite" -s o -l output -d 'Output format: human-readable text or one JSON object on stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'One JSON object on stdout'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand rewrite" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'
+markdown\t'Text with every table as a GitHub-flavoured Markdown table (for a migration plan or a pull request)'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand rewrite" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
 bars\t'Always bars'
 lines\t'Always plain lines'
