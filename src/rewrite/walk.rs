@@ -103,6 +103,14 @@ pub fn files(paths: &[PathBuf]) -> Result<(Files, Vec<Skipped>)> {
             continue;
         }
         let path = entry.into_path();
+        // A link given by name: rewriting it would replace the link with a file.
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            skipped.push(Skipped {
+                file: display(&path),
+                reason: "a symbolic link: give the file it points to".into(),
+            });
+            continue;
+        }
         match kind_of(&path) {
             Some(k) if !found.iter().any(|(p, _)| p == &path) => found.push((path, k)),
             Some(_) => {}
@@ -164,6 +172,14 @@ mod tests {
             [".github/workflows/ci.yml", "Dockerfile", "k8s/app.yaml"]
         );
         assert!(skipped.is_empty());
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(root.join("k8s/app.yaml"), root.join("link.yaml")).unwrap();
+            let (files, skipped) =
+                super::files(&[root.join("link.yaml"), root.to_path_buf()]).unwrap();
+            assert_eq!(skipped.len(), 1, "{skipped:?}");
+            assert_eq!(files.len(), 3, "a link is neither followed nor read");
+        }
         // An explicit file of an unknown kind is reported, a missing one refused.
         let (_, skipped) = super::files(&[root.join("notes.txt")]).unwrap();
         assert_eq!(skipped.len(), 1);

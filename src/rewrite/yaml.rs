@@ -206,8 +206,29 @@ fn closing_quote(text: &str, start: usize, q: u8) -> Option<usize> {
     None
 }
 
+/// Where the scalar itself starts, past an anchor (`&a`) or tag (`!!str`)
+/// that saphyr's span may include.
+fn past_properties(text: &str, mut at: usize) -> usize {
+    let b = text.as_bytes();
+    while matches!(b.get(at), Some(b'&' | b'!')) {
+        while at < b.len() && !b[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        while at < b.len() && (b[at] == b' ' || b[at] == b'\t') {
+            at += 1;
+        }
+    }
+    at
+}
+
 /// The replaceable token of a scalar, checked against the text.
 fn token(text: &str, s: &Scalar, prefix: &'static str) -> Result<Token, String> {
+    let start = past_properties(text, s.start);
+    let s = &Scalar {
+        start,
+        end: s.end.max(start),
+        ..s.clone()
+    };
     let at = |q: u8| text.as_bytes().get(s.start) == Some(&q);
     let (end, quote) = match s.style {
         ScalarStyle::Plain => {
@@ -579,6 +600,15 @@ mod tests {
         let text = "# héllo wörld\napiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: ünï\n    image: nginx:1\n";
         let got = spans(text, "pod.yaml");
         assert_eq!(got[0].3, "nginx:1");
+        let props = "apiVersion: v1\r\nkind: Pod\r\nspec:\r\n  containers:\r\n    - image: &img nginx:1.27\r\n    - image: !!str \"redis:7\"\r\n    - image: *img\r\n";
+        let got = spans(props, "pod.yaml");
+        assert_eq!(
+            got.len(),
+            2,
+            "an alias is found where its anchor is: {got:?}"
+        );
+        assert_eq!(got[0].3, "nginx:1.27");
+        assert_eq!(got[1].3, "\"redis:7\"");
         let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
         assert!(parse(&deep).is_err());
         assert!(parse("a: [b").is_err());
