@@ -43,6 +43,7 @@ Register-ArgumentCompleter -Native -CommandName 'crossdock' -ScriptBlock {
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Benchmark registries: latency percentiles, pull/push throughput per concurrency, charts')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the tags of a repository')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show a manifest: digest, media type, platforms, sizes')
+            [CompletionResult]::new('rewrite', 'rewrite', [CompletionResultType]::ParameterValue, 'Point image references in Kubernetes, Helm, Dockerfiles, compose, ECS and workflows at a mirror')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -111,6 +112,9 @@ Register-ArgumentCompleter -Native -CommandName 'crossdock' -ScriptBlock {
             [CompletionResult]::new('--images', '--images', [CompletionResultType]::ParameterName, 'Images copied at once')
             [CompletionResult]::new('--shard', '--shard', [CompletionResultType]::ParameterName, 'Take only slice I of N of the plan (0 <= I < N)')
             [CompletionResult]::new('--prices', '--prices', [CompletionResultType]::ParameterName, 'Prices and limits file overriding the built-in one')
+            [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Keep running: sync every INTERVAL (e.g. 15m; ±10 % jitter, never overlapping), re-reading FILE each cycle')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'With --watch: serve /healthz, /readyz and /metrics (Prometheus) on this address, e.g. 127.0.0.1:9464')
+            [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'With --watch: on SIGTERM/SIGINT, how long the blobs in flight may take to finish')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables')
@@ -244,6 +248,26 @@ Register-ArgumentCompleter -Native -CommandName 'crossdock' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'crossdock;rewrite' {
+            [CompletionResult]::new('--map', '--map', [CompletionResultType]::ParameterName, 'SOURCE_PREFIX=MIRROR_PREFIX, repeatable; the longest matching prefix wins (e.g. docker.io/library=123456789012.dkr.ecr.us-east-1.amazonaws.com/hub)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Progress display: bars on a terminal, plain lines otherwise')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS profile for ECR (default: the AWS credential chain)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region for the ECR API (default: the registry host''s region)')
+            [CompletionResult]::new('--on-ratelimit', '--on-ratelimit', [CompletionResultType]::ParameterName, 'When Docker Hub''s pull limit runs out: wait for the window (checking with free HEADs) or fail')
+            [CompletionResult]::new('--pin', '--pin', [CompletionResultType]::ParameterName, 'Append the mirror''s digest (HEAD on the mirror; the source must have the same digest)')
+            [CompletionResult]::new('--write', '--write', [CompletionResultType]::ParameterName, 'Apply the changes to the files (default: print a unified diff and write nothing)')
+            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Write nothing; exit 1 when a mapped reference is not yet as the rewrite would leave it')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and the JSON result with --output json)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and the JSON result with --output json)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'crossdock;completions' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables')
@@ -270,6 +294,7 @@ Register-ArgumentCompleter -Native -CommandName 'crossdock' -ScriptBlock {
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Benchmark registries: latency percentiles, pull/push throughput per concurrency, charts')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the tags of a repository')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show a manifest: digest, media type, platforms, sizes')
+            [CompletionResult]::new('rewrite', 'rewrite', [CompletionResultType]::ParameterValue, 'Point image references in Kubernetes, Helm, Dockerfiles, compose, ECS and workflows at a mirror')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -299,6 +324,9 @@ Register-ArgumentCompleter -Native -CommandName 'crossdock' -ScriptBlock {
             break
         }
         'crossdock;help;inspect' {
+            break
+        }
+        'crossdock;help;rewrite' {
             break
         }
         'crossdock;help;completions' {

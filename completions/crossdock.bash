@@ -46,6 +46,9 @@ _crossdock() {
             crossdock,ratelimit)
                 cmd="crossdock__subcmd__ratelimit"
                 ;;
+            crossdock,rewrite)
+                cmd="crossdock__subcmd__rewrite"
+                ;;
             crossdock,sync)
                 cmd="crossdock__subcmd__sync"
                 ;;
@@ -79,6 +82,9 @@ _crossdock() {
             crossdock__subcmd__help,ratelimit)
                 cmd="crossdock__subcmd__help__subcmd__ratelimit"
                 ;;
+            crossdock__subcmd__help,rewrite)
+                cmd="crossdock__subcmd__help__subcmd__rewrite"
+                ;;
             crossdock__subcmd__help,sync)
                 cmd="crossdock__subcmd__help__subcmd__sync"
                 ;;
@@ -89,7 +95,7 @@ _crossdock() {
 
     case "${cmd}" in
         crossdock)
-            opts="-o -q -h -V --config --output --quiet --progress --profile --region --on-ratelimit --help --version copy migrate sync diff ratelimit compare bench ls inspect completions help"
+            opts="-o -q -h -V --config --output --quiet --progress --profile --region --on-ratelimit --help --version copy migrate sync diff ratelimit compare bench ls inspect rewrite completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -425,7 +431,7 @@ _crossdock() {
             return 0
             ;;
         crossdock__subcmd__help)
-            opts="copy migrate sync diff ratelimit compare bench ls inspect completions help"
+            opts="copy migrate sync diff ratelimit compare bench ls inspect rewrite completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -565,6 +571,20 @@ _crossdock() {
             return 0
             ;;
         crossdock__subcmd__help__subcmd__ratelimit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crossdock__subcmd__help__subcmd__rewrite)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -828,8 +848,54 @@ _crossdock() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        crossdock__subcmd__rewrite)
+            opts="-o -q -h -V --map --pin --write --check --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --map)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto bars lines none" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-ratelimit)
+                    COMPREPLY=($(compgen -W "wait fail" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         crossdock__subcmd__sync)
-            opts="-j -o -q -h -V --dry-run --jobs --images --shard --prices --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
+            opts="-j -o -q -h -V --dry-run --jobs --images --shard --prices --watch --listen --grace --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -852,6 +918,18 @@ _crossdock() {
                     return 0
                     ;;
                 --prices)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --watch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

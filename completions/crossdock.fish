@@ -48,6 +48,7 @@ complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "compare" -d 'Do
 complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "bench" -d 'Benchmark registries: latency percentiles, pull/push throughput per concurrency, charts'
 complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "ls" -d 'List the tags of a repository'
 complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "inspect" -d 'Show a manifest: digest, media type, platforms, sizes'
+complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "rewrite" -d 'Point image references in Kubernetes, Helm, Dockerfiles, compose, ECS and workflows at a mirror'
 complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l platform -d 'Copy only these platforms (comma-separated os/arch[/variant]); the index is rewritten and its digest changes' -r
@@ -112,6 +113,9 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -s j -l jobs -
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l images -d 'Images copied at once' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l shard -d 'Take only slice I of N of the plan (0 <= I < N)' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l prices -d 'Prices and limits file overriding the built-in one' -r -F
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l watch -d 'Keep running: sync every INTERVAL (e.g. 15m; ±10 % jitter, never overlapping), re-reading FILE each cycle' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l listen -d 'With --watch: serve /healthz, /readyz and /metrics (Prometheus) on this address, e.g. 127.0.0.1:9464' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l grace -d 'With --watch: on SIGTERM/SIGINT, how long the blobs in flight may take to finish' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
 json\t'One JSON object on stdout'
@@ -241,6 +245,25 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -l raw -d '
 complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -s V -l version -d 'Print version'
+complete -c crossdock -n "__fish_crossdock_using_subcommand rewrite" -l map -d 'SOURCE_PREFIX=MIRROR_PREFIX, repeatable; the longest matching prefix wins (e.g. docker.io/library=123456789012.dkr.ecr.us-east-1.amazonaws.com/hub)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand rewrite" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
+complete -c crossdock -n "__fish_crossdock_using_subcommand rewrite" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
+json\t'One JSON object on stdout'
+markdown\t'Text with every table as a GitHub-flavoured Markdown table (for a migration plan or a pull request)'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand rewrite" -l progress -d 'Progress display: bars on a terminal, plain lines otherwise' -r -f -a "auto\t'Bars when stderr is a terminal, lines otherwise'
+bars\t'Always bars'
+lines\t'Always plain lines'
+none\t'No progress output'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand rewrite" -l profile -d 'AWS profile for ECR (default: the AWS credential chain)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand rewrite" -l region -d 'AWS region for the ECR API (default: the registry host\'s region)' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand rewrite" -l on-ratelimit -d 'When Docker Hub\'s pull limit runs out: wait for the window (checking with free HEADs) or fail' -r -f -a "wait\t'Pause until pulls are allowed again'
+fail\t'Stop with an error'"
+complete -c crossdock -n "__fish_crossdock_using_subcommand rewrite" -l pin -d 'Append the mirror\'s digest (HEAD on the mirror; the source must have the same digest)'
+complete -c crossdock -n "__fish_crossdock_using_subcommand rewrite" -l write -d 'Apply the changes to the files (default: print a unified diff and write nothing)'
+complete -c crossdock -n "__fish_crossdock_using_subcommand rewrite" -l check -d 'Write nothing; exit 1 when a mapped reference is not yet as the rewrite would leave it'
+complete -c crossdock -n "__fish_crossdock_using_subcommand rewrite" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
+complete -c crossdock -n "__fish_crossdock_using_subcommand rewrite" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c crossdock -n "__fish_crossdock_using_subcommand rewrite" -s V -l version -d 'Print version'
 complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
 json\t'One JSON object on stdout'
@@ -256,14 +279,15 @@ fail\t'Stop with an error'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "copy" -d 'Copy an image (all platforms by default) from one registry or OCI layout to another'
-complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "migrate" -d 'Migrate a whole namespace (e.g. Docker Hub → ECR): every repository and chosen tag, resumable'
-complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "sync" -d 'Mirror the images listed in a YAML file (for CI); a no-op run costs HEADs only'
-complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "diff" -d 'Compare tags and digests of a source and a mirror (HEAD only); exit 1 when not in sync'
-complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "ratelimit" -d 'Show the pull rate limit of the current identity (Docker Hub by default); a HEAD, no pull spent'
-complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "compare" -d 'Docker Hub vs ECR side by side: rate limits, cost for your repositories, latency measured now'
-complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "bench" -d 'Benchmark registries: latency percentiles, pull/push throughput per concurrency, charts'
-complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "ls" -d 'List the tags of a repository'
-complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "inspect" -d 'Show a manifest: digest, media type, platforms, sizes'
-complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect rewrite completions help" -f -a "copy" -d 'Copy an image (all platforms by default) from one registry or OCI layout to another'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect rewrite completions help" -f -a "migrate" -d 'Migrate a whole namespace (e.g. Docker Hub → ECR): every repository and chosen tag, resumable'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect rewrite completions help" -f -a "sync" -d 'Mirror the images listed in a YAML file (for CI); a no-op run costs HEADs only'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect rewrite completions help" -f -a "diff" -d 'Compare tags and digests of a source and a mirror (HEAD only); exit 1 when not in sync'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect rewrite completions help" -f -a "ratelimit" -d 'Show the pull rate limit of the current identity (Docker Hub by default); a HEAD, no pull spent'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect rewrite completions help" -f -a "compare" -d 'Docker Hub vs ECR side by side: rate limits, cost for your repositories, latency measured now'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect rewrite completions help" -f -a "bench" -d 'Benchmark registries: latency percentiles, pull/push throughput per concurrency, charts'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect rewrite completions help" -f -a "ls" -d 'List the tags of a repository'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect rewrite completions help" -f -a "inspect" -d 'Show a manifest: digest, media type, platforms, sizes'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect rewrite completions help" -f -a "rewrite" -d 'Point image references in Kubernetes, Helm, Dockerfiles, compose, ECS and workflows at a mirror'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect rewrite completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c crossdock -n "__fish_crossdock_using_subcommand help; and not __fish_seen_subcommand_from copy migrate sync diff ratelimit compare bench ls inspect rewrite completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

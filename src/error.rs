@@ -150,6 +150,9 @@ pub enum Error {
         /// The SDK's error with its context.
         detail: String,
     },
+    /// The copy was asked to stop (a signal in `sync --watch`) before it finished.
+    #[error("stopped before it finished: the blobs in flight were completed and nothing was tagged; the next run finishes it")]
+    Stopped,
     /// A Docker Hub pull-rate limit stops the run (`--on-ratelimit fail`, or
     /// a wait that did not see pulls return within its bound).
     #[error("Docker Hub pull rate limit reached at {host}: {detail}. Wait for the window to pass, log in (DOCKERHUB_USERNAME/DOCKERHUB_TOKEN) for a higher limit, or use --on-ratelimit wait")]

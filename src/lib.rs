@@ -7,6 +7,10 @@
 //!   `sync`, `diff`).
 //! - [`measure`]: live latency/throughput samples and cost arithmetic
 //!   (`ratelimit`, `compare`, `bench`).
+//! - [`watch`]: `sync --watch` — schedule, health, Prometheus metrics and
+//!   their HTTP endpoints.
+//! - [`rewrite`]: image references in deployment files moved to a mirror
+//!   (`rewrite`), exact-span edits, `--pin` checked with HEADs.
 //! - [`copy`]: the engine that plans and runs an image copy and reports through
 //!   [`copy::Reporter`]; it never prints.
 //! - [`registry`]: one API over remote registries (HTTP, auth, retries) and
@@ -23,6 +27,8 @@ pub mod measure;
 pub mod mirror;
 pub mod prices;
 pub mod registry;
+pub mod rewrite;
 pub mod types;
+pub mod watch;
 
 pub use error::{Error, Result};

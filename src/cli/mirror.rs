@@ -1,14 +1,15 @@
 //! `crossdock migrate`, `sync` and `diff`: flags, planning through the
 //! library's `mirror` module, the summary table (comfy-table) and JSON.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use serde::Serialize;
 
-use crossdock::copy::{Copier, CopyOptions};
+use crossdock::copy::{Copier, CopyOptions, Stop};
 use crossdock::mirror::diff::{diff, DiffRow, DiffStatus};
 use crossdock::mirror::run::{ImageResult, ImageStatus, RunOptions, Runner};
 use crossdock::mirror::sync::SyncFile;
@@ -183,6 +184,19 @@ pub struct SyncArgs {
     /// Prices and limits file overriding the built-in one
     #[arg(long, value_name = "FILE", env = "CROSSDOCK_PRICES")]
     pub prices: Option<PathBuf>,
+    /// Keep running: sync every INTERVAL (e.g. 15m; ±10 % jitter, never overlapping), re-reading FILE each cycle
+    #[arg(long, value_name = "INTERVAL", value_parser = parse_interval, conflicts_with = "dry_run")]
+    pub watch: Option<Duration>,
+    /// With --watch: serve /healthz, /readyz and /metrics (Prometheus) on this address, e.g. 127.0.0.1:9464
+    #[arg(long, value_name = "ADDR", requires = "watch")]
+    pub listen: Option<SocketAddr>,
+    /// With --watch: on SIGTERM/SIGINT, how long the blobs in flight may take to finish
+    #[arg(long, value_name = "DURATION", default_value = "25s", value_parser = parse_interval)]
+    pub grace: Duration,
+}
+
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    crossdock::watch::parse_duration(s).map_err(|e| e.to_string())
 }
 
 /// Arguments of `diff`.
@@ -202,29 +216,29 @@ pub struct DiffArgs {
 }
 
 #[derive(Serialize)]
-struct RunSummary {
+pub(super) struct RunSummary {
     source: String,
     destination: String,
     dry_run: bool,
     shard: Option<String>,
     repositories: usize,
     images: usize,
-    copied: usize,
-    unchanged: usize,
+    pub(super) copied: usize,
+    pub(super) unchanged: usize,
     would_copy: usize,
-    failed: usize,
+    pub(super) failed: usize,
     /// Not attempted: the run stopped at Docker Hub's pull limit (`--on-ratelimit fail`).
-    skipped: usize,
+    pub(super) skipped: usize,
     blobs_copied: usize,
-    bytes_copied: u64,
-    hub_pulls: u64,
+    pub(super) bytes_copied: u64,
+    pub(super) hub_pulls: u64,
     estimated_storage_cost_month: Option<f64>,
     prices_as_of: String,
     repositories_created: Vec<String>,
-    duration_s: f64,
+    pub(super) duration_s: f64,
     /// Requests, 429s and retries per registry host.
     hosts: Vec<HostStats>,
-    results: Vec<ImageResult>,
+    pub(super) results: Vec<ImageResult>,
     /// Tags and repositories from the source that break the name grammar.
     invalid_names: Vec<Skipped>,
 }
@@ -268,6 +282,17 @@ struct Plan<'a> {
 }
 
 async fn execute(ctx: &Context, plan: Plan<'_>) -> anyhow::Result<()> {
+    let (summary, prices) = run_plan(ctx, plan, None).await?;
+    report(ctx, &summary, &prices)
+}
+
+/// Runs a plan (a `stop` ends it early: no new image, nothing tagged) and
+/// sums it up; prints nothing but progress.
+async fn run_plan(
+    ctx: &Context,
+    plan: Plan<'_>,
+    stop: Option<&Stop>,
+) -> anyhow::Result<(RunSummary, Prices)> {
     let start = plan.start;
     let prices = Prices::load(plan.prices.as_deref())?;
     let mut items = plan.items;
@@ -276,6 +301,7 @@ async fn execute(ctx: &Context, plan: Plan<'_>) -> anyhow::Result<()> {
         items.retain(|it| in_shard(it, shard));
     }
     let progress = Arc::new(Progress::new(ctx.printer.progress));
+    let stop = stop.cloned().unwrap_or_default();
     let copier = Copier::new(
         CopyOptions {
             jobs: plan.jobs,
@@ -283,7 +309,8 @@ async fn execute(ctx: &Context, plan: Plan<'_>) -> anyhow::Result<()> {
             retry: ctx.pool.config().retry.clone(),
         },
         progress.clone(),
-    );
+    )
+    .with_stop(stop.clone());
     let runner = Runner::new(
         &ctx.pool,
         &copier,
@@ -292,7 +319,8 @@ async fn execute(ctx: &Context, plan: Plan<'_>) -> anyhow::Result<()> {
             create_repos: plan.create_repos,
             dry_run: plan.dry_run,
         },
-    );
+    )
+    .with_stop(stop);
     let hub_before = hub_pulls(ctx);
     let results = runner.run(&items).await;
     progress.finish();
@@ -330,8 +358,13 @@ async fn execute(ctx: &Context, plan: Plan<'_>) -> anyhow::Result<()> {
         results,
         invalid_names: plan.invalid_names,
     };
+    Ok((summary, prices))
+}
+
+/// Prints a run's table (or JSON); exit 1 when images failed or were skipped.
+fn report(ctx: &Context, summary: &RunSummary, prices: &Prices) -> anyhow::Result<()> {
     ctx.printer
-        .result(&summary, || render(&summary, &prices, &ctx.printer));
+        .result(summary, || render(summary, prices, &ctx.printer));
     if summary.failed > 0 || summary.skipped > 0 {
         let list: Vec<String> = summary
             .results
@@ -370,7 +403,7 @@ fn hub_pulls(ctx: &Context) -> u64 {
         .unwrap_or(0)
 }
 
-fn render(s: &RunSummary, prices: &Prices, printer: &Printer) -> String {
+pub(super) fn render(s: &RunSummary, prices: &Prices, printer: &Printer) -> String {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
     t.set_header(["source", "destination", "status", "digest", "bytes", "note"]);
@@ -473,18 +506,32 @@ pub async fn migrate(ctx: &Context, a: &MigrateArgs) -> anyhow::Result<()> {
 }
 
 pub async fn sync(ctx: &Context, a: &SyncArgs) -> anyhow::Result<()> {
-    let start = Instant::now();
+    if let Some(every) = a.watch {
+        return super::watch::run(ctx, a, every).await;
+    }
     let file = SyncFile::load(&a.file)?;
     if let Some(s) = &a.shard {
         parse_shard(s)?;
     }
+    let (summary, prices) = sync_once(ctx, a, &file, None).await?;
+    report(ctx, &summary, &prices)
+}
+
+/// One sync of a (loaded) mirror file: resolve, then run.
+pub(super) async fn sync_once(
+    ctx: &Context,
+    a: &SyncArgs,
+    file: &SyncFile,
+    stop: Option<&Stop>,
+) -> anyhow::Result<(RunSummary, Prices)> {
+    let start = Instant::now();
     let phase = Phase::start(
         ctx.printer.progress,
         &format!("resolving {} …", a.file.display()),
     );
     let planned = file.plan(&ctx.pool).await?;
     drop(phase);
-    execute(
+    run_plan(
         ctx,
         Plan {
             source: a.file.display().to_string(),
@@ -499,6 +546,7 @@ pub async fn sync(ctx: &Context, a: &SyncArgs) -> anyhow::Result<()> {
             prices: a.prices.clone(),
             start,
         },
+        stop,
     )
     .await
 }

@@ -15,6 +15,8 @@ mod output;
 mod progress;
 mod ratelimit;
 mod report;
+mod rewrite;
+mod watch;
 
 use std::path::PathBuf;
 
@@ -140,6 +142,8 @@ enum Command {
     Ls(ls::LsArgs),
     /// Show a manifest: digest, media type, platforms, sizes
     Inspect(inspect::InspectArgs),
+    /// Point image references in Kubernetes, Helm, Dockerfiles, compose, ECS and workflows at a mirror
+    Rewrite(rewrite::RewriteArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }
@@ -232,7 +236,12 @@ pub fn main() -> i32 {
         }
     };
     let output = cli.global.output;
+    // `sync --watch` turns SIGTERM/SIGINT into a drain of its own.
+    let own_signals = matches!(&cli.command, Command::Sync(a) if a.watch.is_some());
     rt.block_on(async move {
+        if own_signals {
+            return run(cli).await;
+        }
         tokio::select! {
             code = run(cli) => code,
             code = signalled() => {
@@ -290,6 +299,7 @@ async fn run(cli: Cli) -> i32 {
             Command::Bench(a) => bench::bench(&ctx, a).await,
             Command::Ls(a) => ls::run(&ctx, a).await,
             Command::Inspect(a) => inspect::run(&ctx, a).await,
+            Command::Rewrite(a) => rewrite::run(&ctx, a).await,
             Command::Completions(_) => Ok(()),
         },
     };

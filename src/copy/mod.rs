@@ -75,6 +75,23 @@ pub trait Reporter: Send + Sync {
     fn note(&self, _msg: &str) {}
 }
 
+/// A request to stop taking new work (SIGTERM in `sync --watch`), shared by
+/// the runner and the engine. Raising it is permanent.
+#[derive(Clone, Debug, Default)]
+pub struct Stop(Arc<std::sync::atomic::AtomicBool>);
+
+impl Stop {
+    /// Asks every holder to stop taking new work.
+    pub fn raise(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether a stop was asked for.
+    pub fn is_raised(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// A reporter that ignores everything.
 pub struct Silent;
 impl Reporter for Silent {}
@@ -160,6 +177,7 @@ type BlobCell = Arc<OnceCell<BlobOutcome>>;
 pub struct Copier {
     opts: CopyOptions,
     reporter: Arc<dyn Reporter>,
+    stop: Stop,
     jobs: Arc<Semaphore>,
     blobs: Mutex<HashMap<(String, Digest), BlobCell>>,
     planned: Mutex<HashSet<(String, Digest)>>,
@@ -185,6 +203,7 @@ impl Copier {
         Copier {
             opts,
             reporter,
+            stop: Stop::default(),
             jobs,
             blobs: Mutex::new(HashMap::new()),
             planned: Mutex::new(HashSet::new()),
@@ -205,6 +224,22 @@ impl Copier {
             .lock()
             .map(|f| f.contains(&dst.describe()))
             .unwrap_or(false)
+    }
+
+    /// Stops taking new work when `stop` is raised: blobs already streaming
+    /// finish, no new blob starts, no manifest is written (so nothing is
+    /// tagged), and the copy ends with [`Error::Stopped`].
+    pub fn with_stop(mut self, stop: Stop) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    fn stopped(&self) -> Result<()> {
+        if self.stop.is_raised() {
+            Err(Error::Stopped)
+        } else {
+            Ok(())
+        }
     }
 
     fn cell(&self, dst: &Repo, d: &Digest) -> BlobCell {
@@ -360,21 +395,28 @@ impl Copier {
         }
 
         self.reporter.planned(todo.len(), todo_bytes);
-        let outcomes = stream::iter(todo)
+        let mut blobs = stream::iter(todo)
             .map(|b| self.copy_blob(src, dst, b))
-            .buffer_unordered(self.opts.jobs.max(1))
-            .try_collect::<Vec<_>>()
-            .await?;
-        for (outcome, size) in outcomes {
-            match outcome {
-                BlobOutcome::Copied => {
+            .buffer_unordered(self.opts.jobs.max(1));
+        // A failure ends the copy at once; a stop lets the streams in flight finish.
+        let mut stopped = false;
+        while let Some(r) = blobs.next().await {
+            match r {
+                Ok((BlobOutcome::Copied, size)) => {
                     tally.copied += 1;
                     tally.bytes = tally.bytes.saturating_add(size);
                 }
-                BlobOutcome::Mounted => tally.mounted += 1,
-                BlobOutcome::Skipped => tally.skipped += 1,
+                Ok((BlobOutcome::Mounted, _)) => tally.mounted += 1,
+                Ok((BlobOutcome::Skipped, _)) => tally.skipped += 1,
+                Err(Error::Stopped) => stopped = true,
+                Err(e) => return Err(e),
             }
         }
+        drop(blobs);
+        if stopped {
+            return Err(Error::Stopped);
+        }
+        self.stopped()?;
 
         // Children by digest, then the root under its tag: the tag is last.
         // Image manifests name only blobs (all present now): they go in
@@ -587,7 +629,10 @@ impl Copier {
     }
 
     async fn transfer(&self, src: &Repo, dst: &Repo, b: &Descriptor) -> Result<BlobOutcome> {
+        self.stopped()?;
         let _permits = self.acquire(src, dst).await?;
+        // Waiting for a permit is not being in flight: a stop now starts nothing.
+        self.stopped()?;
         let local_gate = Backoff::default();
         let gate = dst.backoff().or(src.backoff()).unwrap_or(&local_gate);
         let mount_from = dst.mount_source(src);

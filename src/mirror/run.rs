@@ -12,7 +12,7 @@ use futures_util::{stream, StreamExt};
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
-use crate::copy::{Copier, CopyJob, CopyStatus};
+use crate::copy::{Copier, CopyJob, CopyStatus, Stop};
 use crate::error::Error;
 use crate::mirror::Item;
 use crate::registry::client::Scope;
@@ -93,6 +93,8 @@ pub struct Runner<'a> {
     /// Set when a pull budget ran out under `--on-ratelimit fail`: images
     /// not yet started are skipped (a clean stop, no pull wasted).
     stopped: std::sync::atomic::AtomicBool,
+    /// Raised from outside (a signal): images not yet started are skipped.
+    stop: Stop,
 }
 
 fn describe(e: &Error) -> String {
@@ -116,7 +118,15 @@ impl<'a> Runner<'a> {
             created: Mutex::new(Vec::new()),
             hub_images_seen: Mutex::new(HashSet::new()),
             stopped: std::sync::atomic::AtomicBool::new(false),
+            stop: Stop::default(),
         }
+    }
+
+    /// Starts no new image once `stop` is raised (give the copier the same
+    /// stop, so images in flight end after their streaming blobs, untagged).
+    pub fn with_stop(mut self, stop: Stop) -> Self {
+        self.stop = stop;
+        self
     }
 
     /// Repositories created during the run.
@@ -216,8 +226,16 @@ impl<'a> Runner<'a> {
             r.error = Some("not attempted: the run stopped at Docker Hub's pull rate limit".into());
             return r;
         }
+        if self.stop.is_raised() {
+            r.status = ImageStatus::Skipped;
+            r.error = Some("not attempted: crossdock was asked to stop".into());
+            return r;
+        }
         let outcome = self.attempt(it, &mut r).await;
-        if let Err(e) = outcome {
+        if let Err(Error::Stopped) = outcome {
+            r.status = ImageStatus::Skipped;
+            r.error = Some(Error::Stopped.to_string());
+        } else if let Err(e) = outcome {
             if matches!(e, Error::RateLimited { .. }) {
                 self.stopped
                     .store(true, std::sync::atomic::Ordering::SeqCst);

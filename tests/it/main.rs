@@ -13,6 +13,8 @@ mod faults;
 mod features;
 mod measure;
 mod migrate;
+mod rewrite;
 mod roundtrips;
 mod security;
 mod throttle;
+mod watch;
