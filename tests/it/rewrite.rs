@@ -112,6 +112,14 @@ fn fixture_tree_golden_diff_write_and_check() {
     let tree = env.path().join("tree");
     std::fs::create_dir_all(&tree).unwrap();
     copy_tree(&fixture(), &tree);
+    // A file the tree's .gitignore excludes: written here, because git
+    // (rightly) does not keep an ignored file in the fixture itself.
+    std::fs::create_dir_all(tree.join("ignored")).unwrap();
+    std::fs::write(
+        tree.join("ignored/app.yaml"),
+        "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - image: nginx:1.27\n",
+    )
+    .unwrap();
     let before = snapshot(&tree);
     let m = maps();
 
