@@ -670,10 +670,10 @@ impl Layout {
         let dir = self.prepare(d).await?;
         let dest = dir.join(d.hex());
         let tmp = TempFile::new(&dir, &d.hex().chars().take(12).collect::<String>());
-        let std_file = {
-            let p = tmp.path.clone();
-            blocking(move || create_new(&p)).await?
-        };
+        // Created here, not on a blocking thread: a cancelled copy (SIGTERM)
+        // drops `tmp` and removes the file, which a create still queued on
+        // another thread could bring back after the guard is gone.
+        let std_file = create_new(&tmp.path)?;
         let mut f = tokio::fs::File::from_std(std_file);
         while let Some(chunk) = body.next().await {
             f.write_all(&chunk?)
