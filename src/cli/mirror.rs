@@ -256,6 +256,8 @@ pub struct DiffArgs {
     /// Only list tags that are not in sync
     #[arg(long)]
     pub only_differences: bool,
+    #[command(flatten)]
+    pub referrers: ReferrerArgs,
 }
 
 #[derive(Serialize)]
@@ -748,7 +750,9 @@ pub async fn diff_cmd(ctx: &Context, a: &DiffArgs) -> anyhow::Result<()> {
     let dst = Namespace::parse(&ctx.expand(&a.destination).await?)?;
     let repos = a.repos.filter()?;
     let tags = a.tags.filter()?;
-    let (rows, invalid_names) = diff(&ctx.pool, &src, &dst, &repos, &tags, 8).await?;
+    let referrers = a.referrers.options();
+    let referrers = referrers.enabled.then_some(referrers);
+    let (rows, invalid_names) = diff(&ctx.pool, &src, &dst, &repos, &tags, 8, referrers).await?;
     let count = |s: DiffStatus| rows.iter().filter(|r| r.status == s).count();
     let out = DiffOut {
         source: src.display(),
@@ -775,6 +779,7 @@ pub async fn diff_cmd(ctx: &Context, a: &DiffArgs) -> anyhow::Result<()> {
             "status",
             "platforms",
             "size",
+            "note",
         ]);
         let short = |d: &Option<String>| {
             d.as_deref()
@@ -790,6 +795,11 @@ pub async fn diff_cmd(ctx: &Context, a: &DiffArgs) -> anyhow::Result<()> {
                 r.status.to_string(),
                 r.platforms.join(", "),
                 r.size.map(bytes).unwrap_or_default(),
+                if r.referrers_missing > 0 {
+                    format!("{} referrers missing", r.referrers_missing)
+                } else {
+                    String::new()
+                },
             ]);
         }
         format!(

@@ -22,7 +22,7 @@ use crate::registry::{Manifest, Repo, UploadTarget};
 use crate::types::media::{self, Descriptor, Parsed};
 use crate::types::{Digest, Platform};
 
-pub use referrers::{Found, ReferrerOptions, ReferrerResult, ReferrerStatus};
+pub use referrers::{discover, Discovered, Found, ReferrerOptions, ReferrerResult, ReferrerStatus};
 pub use verify::Verifying;
 
 /// How one blob got to the destination.

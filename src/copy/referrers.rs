@@ -520,7 +520,17 @@ impl Copier {
                 at_dst = Some(list);
             }
         }
-        if let Some(list) = at_dst {
+        // Still there, each of them (checked by digest: HEADs, no source pull)?
+        let mut complete = at_dst.is_some();
+        for r in at_dst.iter().flat_map(|l| &l.entries) {
+            if complete
+                && opts.wanted(r.artifact_type.as_deref())
+                && job.dst.head_manifest(r.digest.as_str()).await?.is_none()
+            {
+                complete = false;
+            }
+        }
+        if let Some(list) = at_dst.filter(|_| complete) {
             for r in list.entries {
                 if !opts.wanted(r.artifact_type.as_deref()) {
                     continue;
@@ -708,4 +718,106 @@ impl Copier {
         }
         Ok(())
     }
+}
+
+/// A referrer as `inspect` lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Discovered {
+    /// The manifest it refers to.
+    pub subject: Digest,
+    /// The artifact manifest.
+    pub digest: Digest,
+    /// Its media type, when known.
+    pub media_type: Option<String>,
+    /// Its artifact type.
+    pub artifact_type: Option<String>,
+    /// Its manifest size in bytes, when known.
+    pub size: Option<u64>,
+    /// How it was found.
+    pub found: Found,
+    /// The tag it lives under (cosign tags).
+    pub tag: Option<String>,
+}
+
+/// Lists the referrers of `subjects` in `repo` (and theirs, `max_depth`
+/// deep): the referrers API where served, else the fallback tag, plus
+/// cosign tags. Reading a fallback index is a manifest GET (a pull on
+/// Docker Hub).
+pub async fn discover(
+    repo: &Repo,
+    subjects: &[Digest],
+    max_depth: usize,
+) -> Result<Vec<Discovered>> {
+    let tags = match repo.tags().await {
+        Ok(t) => t.names,
+        Err(Error::NotFound { .. }) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let tagged: HashSet<ReferrerTag> = tags.iter().filter_map(|t| ReferrerTag::parse(t)).collect();
+    let mut api = true;
+    let mut out: Vec<Discovered> = Vec::new();
+    let mut queue: VecDeque<(Digest, usize)> = subjects.iter().map(|d| (d.clone(), 1)).collect();
+    let mut seen = HashSet::new();
+    while let Some((subject, depth)) = queue.pop_front() {
+        if !seen.insert(subject.clone()) {
+            continue;
+        }
+        let mut found: Vec<(Referrer, Found)> = Vec::new();
+        if api {
+            match repo.referrers(&subject, None).await? {
+                Some(list) => {
+                    found.extend(list.entries.into_iter().map(|r| (r, Found::ReferrersApi)))
+                }
+                None => api = false,
+            }
+        }
+        let fallback = ReferrerTag::Fallback(subject.clone());
+        if tagged.contains(&fallback) {
+            let tag = fallback.to_string();
+            let m = repo.get_manifest(&tag).await?;
+            for r in referrers::parse_list(&tag, &m.bytes)?.entries {
+                if !found.iter().any(|(f, _)| f.digest == r.digest) {
+                    found.push((r, Found::FallbackTag));
+                }
+            }
+        }
+        let mut next = Vec::new();
+        for (r, how) in found {
+            next.push(r.digest.clone());
+            out.push(Discovered {
+                subject: subject.clone(),
+                digest: r.digest,
+                media_type: Some(r.media_type),
+                artifact_type: r.artifact_type,
+                size: Some(r.size),
+                found: how,
+                tag: None,
+            });
+        }
+        for kind in CosignKind::ALL {
+            let t = ReferrerTag::Cosign(subject.clone(), kind);
+            if !tagged.contains(&t) {
+                continue;
+            }
+            let tag = t.to_string();
+            if let Some(h) = repo.head_manifest(&tag).await? {
+                if let Some(d) = h.digest {
+                    next.push(d.clone());
+                    out.push(Discovered {
+                        subject: subject.clone(),
+                        digest: d,
+                        media_type: h.media_type,
+                        artifact_type: Some(kind.artifact_type().to_string()),
+                        size: h.size,
+                        found: Found::CosignTag,
+                        tag: Some(tag),
+                    });
+                }
+            }
+        }
+        if depth < max_depth {
+            queue.extend(next.into_iter().map(|d| (d, depth + 1)));
+        }
+    }
+    Ok(out)
 }

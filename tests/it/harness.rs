@@ -240,7 +240,13 @@ impl Registry {
     /// (`rig/pushlayout.py`; artifacts with `subject` included) straight to
     /// this registry. `args`: `--no-fallback-tags`, `--only-tag T`.
     pub fn push_raw(&self, layout: &Path, repo: &str, args: &[&str]) {
-        push_raw(&format!("http://{}", self.addr()), self.creds.as_ref(), layout, repo, args);
+        push_raw(
+            &format!("http://{}", self.addr()),
+            self.creds.as_ref(),
+            layout,
+            repo,
+            args,
+        );
     }
 
     /// The raw manifest bytes of `repo:reference` as skopeo sees them, or None.

@@ -33,7 +33,11 @@ fn expected(image: &Value) -> BTreeSet<String> {
         .iter()
         .map(|k| s(&r[k]))
         .collect();
-    for d in r["platform_sboms"].as_object().expect("platform sboms").values() {
+    for d in r["platform_sboms"]
+        .as_object()
+        .expect("platform sboms")
+        .values()
+    {
         out.insert(s(d));
     }
     out
@@ -272,7 +276,9 @@ fn ecr_referrers_api_source_to_a_registry_without_it_and_to_a_layout() {
         [s(&r["sbom"]), s(&r["attestation"])].into_iter().collect()
     );
     for d in &want {
-        let blob = out.join("blobs/sha256").join(d.trim_start_matches("sha256:"));
+        let blob = out
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"));
         assert_eq!(&sha256(&std::fs::read(&blob).unwrap()), d);
     }
     // …and a copy out of the layout carries them on.
@@ -340,7 +346,9 @@ fn ecr_referrers_api_source_to_a_registry_without_it_and_to_a_layout() {
         .json();
     assert_eq!(
         copied_digests(&v),
-        [s(&r["platform_sboms"]["linux/amd64"])].into_iter().collect(),
+        [s(&r["platform_sboms"]["linux/amd64"])]
+            .into_iter()
+            .collect(),
         "{v}"
     );
 }
