@@ -14,6 +14,7 @@ mod features;
 mod measure;
 mod migrate;
 mod rewrite;
+mod prune;
 mod referrers;
 mod roundtrips;
 mod security;
