@@ -256,8 +256,9 @@ pub struct DiffArgs {
     /// Only list tags that are not in sync
     #[arg(long)]
     pub only_differences: bool,
-    #[command(flatten)]
-    pub referrers: ReferrerArgs,
+    /// Do not check that the images' signatures, SBOMs and attestations are at the destination
+    #[arg(long)]
+    pub no_referrers: bool,
 }
 
 #[derive(Serialize)]
@@ -750,8 +751,7 @@ pub async fn diff_cmd(ctx: &Context, a: &DiffArgs) -> anyhow::Result<()> {
     let dst = Namespace::parse(&ctx.expand(&a.destination).await?)?;
     let repos = a.repos.filter()?;
     let tags = a.tags.filter()?;
-    let referrers = a.referrers.options();
-    let referrers = referrers.enabled.then_some(referrers);
+    let referrers = (!a.no_referrers).then(ReferrerOptions::default);
     let (rows, invalid_names) = diff(&ctx.pool, &src, &dst, &repos, &tags, 8, referrers).await?;
     let count = |s: DiffStatus| rows.iter().filter(|r| r.status == s).count();
     let out = DiffOut {

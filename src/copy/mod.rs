@@ -271,9 +271,14 @@ impl Copier {
     /// tagged unless everything it references is present at the destination.
     pub async fn copy(&self, job: CopyJob<'_>) -> Result<CopyReport> {
         let start = Instant::now();
-        let (mut report, root) = self.copy_image(&job).await?;
+        let image: referrers::ImageCopy<'_> = Box::pin(self.copy_image(&job));
+        let (mut report, root) = image.await?;
         if self.opts.referrers.enabled {
-            self.copy_referrers(&job, root.as_ref(), &mut report).await;
+            // Boxed: the referrer walk nests copies, and an unboxed future of
+            // that depth is too big a type for callers' async blocks.
+            let walk: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> =
+                Box::pin(self.copy_referrers(&job, root.as_ref(), &mut report));
+            walk.await;
             report.duration_s = start.elapsed().as_secs_f64();
         }
         Ok(report)

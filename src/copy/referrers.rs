@@ -126,6 +126,12 @@ struct SubjectTags {
 
 type TagIndex = Arc<HashMap<Digest, SubjectTags>>;
 
+/// A boxed, type-erased image copy (the referrer walk nests copies; erased,
+/// the future types stay small).
+pub(super) type ImageCopy<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(CopyReport, Option<Manifest>)>> + Send + 'a>,
+>;
+
 /// Per-run memory of the referrer machinery (shared by every image).
 #[derive(Default)]
 pub(super) struct State {
@@ -454,7 +460,8 @@ impl Copier {
                 dst_name: format!("{} {tag}", job.dst.describe()),
                 platforms: &[],
             };
-            let result = match self.copy_image(&inner).await {
+            let copy: ImageCopy<'_> = Box::pin(self.copy_image(&inner));
+            let result = match copy.await {
                 Ok((r, _)) => {
                     let status = match r.status {
                         CopyStatus::Unchanged => ReferrerStatus::Present,

@@ -17,7 +17,6 @@ fn image<'a>(tag: &'a str, seed: u64, referrers: Option<&'a str>) -> Image<'a> {
         single: true,
         seed,
         referrers,
-        ..Image::default()
     }
 }
 
@@ -62,11 +61,15 @@ fn prune_on_ecr_removes_gone_tags_updates_moved_keeps_signatures_and_needs_yes()
     build_image(&layout, &image("2.0", 13, None));
     src.push_raw(&layout, "app", &[]);
     let sig_kept = one["referrers"]["cosign_tag"].as_str().unwrap().to_string();
-    let sig_gone = gone["referrers"]["cosign_tag"].as_str().unwrap().to_string();
+    let sig_gone = gone["referrers"]["cosign_tag"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let source = format!("{}/app", src.addr());
     let dst = format!("{ECR_HOST}/mirror");
-    env.crossdock(&["migrate", &source, &dst, "-o", "json"]).ok();
+    env.crossdock(&["migrate", &source, &dst, "-o", "json"])
+        .ok();
     let at_ecr = |tag: &str| ecr.registry.skopeo_digest("mirror/app", tag);
     assert!(at_ecr("1.1").is_some() && at_ecr(&sig_gone).is_some());
 
@@ -88,7 +91,15 @@ fn prune_on_ecr_removes_gone_tags_updates_moved_keeps_signatures_and_needs_yes()
 
     // A dry run lists what would go, deletes nothing.
     let v = env
-        .crossdock(&["migrate", &source, &dst, "--prune", "--dry-run", "-o", "json"])
+        .crossdock(&[
+            "migrate",
+            &source,
+            &dst,
+            "--prune",
+            "--dry-run",
+            "-o",
+            "json",
+        ])
         .ok()
         .json();
     assert_eq!(
@@ -106,10 +117,20 @@ fn prune_on_ecr_removes_gone_tags_updates_moved_keeps_signatures_and_needs_yes()
         .json();
     assert_eq!(v["tags_deleted"], 2, "{v}");
     assert!(at_ecr("1.1").is_none(), "1.1 pruned");
-    assert!(at_ecr(&sig_gone).is_none(), "the pruned image's signature tag goes too");
-    assert_eq!(at_ecr("2.0").as_deref(), new20["digest"].as_str(), "moved tag updated");
+    assert!(
+        at_ecr(&sig_gone).is_none(),
+        "the pruned image's signature tag goes too"
+    );
+    assert_eq!(
+        at_ecr("2.0").as_deref(),
+        new20["digest"].as_str(),
+        "moved tag updated"
+    );
     assert_eq!(at_ecr("1.0").as_deref(), one["digest"].as_str());
-    assert!(at_ecr(&sig_kept).is_some(), "signature of a kept image stays");
+    assert!(
+        at_ecr(&sig_kept).is_some(),
+        "signature of a kept image stays"
+    );
 
     // The source lists no image tags while the mirror has some: refused.
     delete(&src, "app", "1.0");
@@ -174,7 +195,11 @@ fn prune_through_the_distribution_api_never_takes_a_kept_tag_with_it() {
     let v = out.json();
     assert!(dst.skopeo_digest("lib", "1.1").is_none(), "1.1 pruned: {v}");
     assert!(dst.skopeo_digest("lib", "1.0").is_some());
-    assert_eq!(dst.skopeo_digest("lib", "stable"), stable, "a kept tag stays");
+    assert_eq!(
+        dst.skopeo_digest("lib", "stable"),
+        stable,
+        "a kept tag stays"
+    );
     let status_12 = pruned(&v)
         .into_iter()
         .find(|(t, _)| t == "1.2")
