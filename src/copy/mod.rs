@@ -602,8 +602,9 @@ impl Copier {
                         None => None,
                     };
                     let grant = grant.as_ref();
+                    let missing: Vec<Digest> = missing.iter().map(|c| c.digest.clone()).collect();
                     let got = stream::iter(missing)
-                        .map(|c| src.get_manifest_with(c.digest.as_str(), grant))
+                        .map(|d| async move { src.get_manifest_with(d.as_str(), grant).await })
                         .buffered(self.opts.jobs.max(1))
                         .try_collect::<Vec<_>>()
                         .await?;
