@@ -23,6 +23,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
+use futures_util::{stream, StreamExt};
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
@@ -164,6 +165,10 @@ struct Pending {
     found: Found,
 }
 
+/// What happened to a referrer at the destination, and whether the registry
+/// indexed its `subject` (when written).
+type Ensured = (ReferrerStatus, Option<bool>);
+
 /// What one subject's walk produced.
 #[derive(Default)]
 struct Walk {
@@ -198,26 +203,43 @@ impl Copier {
                 return;
             }
         };
-        let mut queue: VecDeque<(Digest, usize)> = subjects.into_iter().map(|d| (d, 1)).collect();
+        // Which scheme the destination keeps (one probe per registry and run).
+        if !self.opts.dry_run {
+            if let Some(first) = subjects.first() {
+                self.dst_indexes(job.dst, first).await;
+            }
+        }
+        // Level by level (the image's manifests, their referrers, theirs…),
+        // the subjects of one level in parallel, results in a stable order.
         let mut seen: HashSet<Digest> = HashSet::new();
-        while let Some((subject, depth)) = queue.pop_front() {
-            if !seen.insert(subject.clone()) {
-                continue;
-            }
-            let walk = self.referrers_of(job, &subject).await;
-            for r in walk.results {
-                match r.status {
-                    ReferrerStatus::Copied | ReferrerStatus::WouldCopy => {
-                        report.referrers_copied += 1
+        let mut level = subjects;
+        let mut depth = 1;
+        while !level.is_empty() {
+            level.retain(|d| seen.insert(d.clone()));
+            let walks: Vec<Walk> = stream::iter(level)
+                .map(|subject| async move { self.referrers_of(job, &subject).await })
+                .buffered(self.opts.jobs.max(1))
+                .collect()
+                .await;
+            let mut next = Vec::new();
+            for walk in walks {
+                for r in walk.results {
+                    match r.status {
+                        ReferrerStatus::Copied | ReferrerStatus::WouldCopy => {
+                            report.referrers_copied += 1
+                        }
+                        ReferrerStatus::Present => report.referrers_skipped += 1,
+                        ReferrerStatus::Failed => report.referrers_failed += 1,
                     }
-                    ReferrerStatus::Present => report.referrers_skipped += 1,
-                    ReferrerStatus::Failed => report.referrers_failed += 1,
+                    report.referrers.push(r);
                 }
-                report.referrers.push(r);
+                next.extend(walk.next);
             }
-            if depth < self.opts.referrers.max_depth {
-                queue.extend(walk.next.into_iter().map(|d| (d, depth + 1)));
+            if depth >= self.opts.referrers.max_depth {
+                break;
             }
+            level = next;
+            depth += 1;
         }
     }
 
@@ -324,10 +346,14 @@ impl Copier {
         if let Some(known) = lock(&self.referrer_state.api).get(&key).copied() {
             return known;
         }
-        // A destination repository that does not exist yet (dry run) tells nothing.
-        matches!(dst.referrers(subject, None).await, Ok(Some(_))) && {
-            lock(&self.referrer_state.api).insert(key, true);
-            true
+        match dst.referrers(subject, None).await {
+            Ok(answer) => {
+                let serves = answer.is_some();
+                lock(&self.referrer_state.api).insert(key, serves);
+                serves
+            }
+            // A repository that does not exist yet tells nothing: ask again later.
+            Err(_) => false,
         }
     }
 
@@ -404,8 +430,16 @@ impl Copier {
         // 3. Each artifact at the destination, by digest.
         let mut listed: Vec<Referrer> = Vec::new();
         let mut needs_fallback = false;
-        for p in pending {
-            let (status, indexed, error) = match self.ensure_referrer(job, &p.r).await {
+        let ensured: Vec<(Pending, Result<Ensured>)> = stream::iter(pending)
+            .map(|p| async move {
+                let out = self.ensure_referrer(job, &p.r).await;
+                (p, out)
+            })
+            .buffered(self.opts.jobs.max(1))
+            .collect()
+            .await;
+        for (p, out) in ensured {
+            let (status, indexed, error) = match out {
                 Ok((s, indexed)) => (s, indexed, None),
                 Err(e) => (ReferrerStatus::Failed, None, Some(e.to_string())),
             };
@@ -503,7 +537,13 @@ impl Copier {
         let opts = &self.opts.referrers;
         // Already there, verbatim (by tag) or as a marker (by digest)…
         let mut at_dst: Option<ReferrerList> = None;
-        let dst_tag = job.dst.head_manifest(&tag).await?;
+        // A referrers-API destination never gets a fallback tag from us.
+        let api_dst = lock(&self.referrer_state.api).get(&registry_key(job.dst)) == Some(&true);
+        let dst_tag = if api_dst {
+            None
+        } else {
+            job.dst.head_manifest(&tag).await?
+        };
         if dst_tag.as_ref().and_then(|h| h.digest.as_ref()) == Some(&src_digest)
             || (opts.types.is_empty()
                 && job.dst.head_manifest(src_digest.as_str()).await?.is_some())
@@ -563,11 +603,7 @@ impl Copier {
     /// Makes one referrer present at the destination: its blobs, its child
     /// manifests, then the manifest itself by digest. Returns what happened
     /// and, when written, whether the registry indexed its `subject`.
-    async fn ensure_referrer(
-        &self,
-        job: &CopyJob<'_>,
-        r: &Referrer,
-    ) -> Result<(ReferrerStatus, Option<bool>)> {
+    async fn ensure_referrer(&self, job: &CopyJob<'_>, r: &Referrer) -> Result<Ensured> {
         let (src, dst) = (job.src, job.dst);
         if dst.head_manifest(r.digest.as_str()).await?.is_some() {
             return Ok((ReferrerStatus::Present, None));

@@ -218,31 +218,40 @@ pub fn build_index(
     })
 }
 
-/// The `subject` digest and artifact type a manifest declares, if any.
-pub fn subject_of(bytes: &[u8]) -> (Option<Digest>, Option<String>) {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) else {
-        return (None, None);
-    };
-    let subject = v
-        .get("subject")
-        .and_then(|s| s.get("digest"))
-        .and_then(|d| d.as_str())
-        .and_then(|d| d.parse().ok());
-    let artifact_type = v
-        .get(ARTIFACT_TYPE)
-        .and_then(|a| a.as_str())
-        .or_else(|| {
-            v.get("config")
-                .and_then(|c| c.get("mediaType"))
-                .and_then(|m| m.as_str())
-        })
-        .map(str::to_string);
-    (subject, artifact_type)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lists_parse_checked_and_rebuild() {
+        let d = Digest::sha256_of(b"a");
+        let good = format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{d}","size":12,"artifactType":"application/spdx+json","annotations":{{"k":"v"}}}}],"annotations":{{"{ANN_REFERRERS_SOURCE}":"x"}}}}"#
+        );
+        let l = parse_list("t", good.as_bytes()).unwrap();
+        assert_eq!(l.entries.len(), 1);
+        assert_eq!(
+            l.entries[0].artifact_type.as_deref(),
+            Some("application/spdx+json")
+        );
+        assert_eq!(l.annotations[ANN_REFERRERS_SOURCE], "x");
+        // Rebuilt: the entry kept whole, annotations carried.
+        let again = parse_list("t", &build_index(&l.entries, &l.annotations).unwrap()).unwrap();
+        assert_eq!(again.entries[0].entry, l.entries[0].entry);
+        for bad in [
+            r#"{"manifests":[{"digest":"sha256:zz","size":1}]}"#.to_string(),
+            format!(r#"{{"manifests":[{{"digest":"{d}","size":-1}}]}}"#),
+            r#"{"manifests":{}}"#.to_string(),
+            "not json".to_string(),
+        ] {
+            assert!(parse_list("t", bad.as_bytes()).is_err(), "{bad}");
+        }
+        let many = format!(
+            r#"{{"manifests":[{}]}}"#,
+            vec![format!(r#"{{"digest":"{d}","size":1}}"#); MAX_REFERRERS + 1].join(",")
+        );
+        assert!(parse_list("t", many.as_bytes()).is_err());
+    }
 
     #[test]
     fn recognises_schemes() {
