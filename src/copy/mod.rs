@@ -271,14 +271,11 @@ impl Copier {
     /// tagged unless everything it references is present at the destination.
     pub async fn copy(&self, job: CopyJob<'_>) -> Result<CopyReport> {
         let start = Instant::now();
-        let image: referrers::ImageCopy<'_> = Box::pin(self.copy_image(&job));
-        let (mut report, root) = image.await?;
+        // Boxed: the referrer walk nests image copies, and unboxed the
+        // future types grow too deep for the compiler in callers.
+        let (mut report, root) = Box::pin(self.copy_image(&job)).await?;
         if self.opts.referrers.enabled {
-            // Boxed: the referrer walk nests copies, and an unboxed future of
-            // that depth is too big a type for callers' async blocks.
-            let walk: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> =
-                Box::pin(self.copy_referrers(&job, root.as_ref(), &mut report));
-            walk.await;
+            Box::pin(self.copy_referrers(&job, root.as_ref(), &mut report)).await;
             report.duration_s = start.elapsed().as_secs_f64();
         }
         Ok(report)
@@ -602,9 +599,8 @@ impl Copier {
                         None => None,
                     };
                     let grant = grant.as_ref();
-                    let missing: Vec<Digest> = missing.iter().map(|c| c.digest.clone()).collect();
                     let got = stream::iter(missing)
-                        .map(|d| async move { src.get_manifest_with(d.as_str(), grant).await })
+                        .map(|c| src.get_manifest_with(c.digest.as_str(), grant))
                         .buffered(self.opts.jobs.max(1))
                         .try_collect::<Vec<_>>()
                         .await?;

@@ -127,12 +127,6 @@ struct SubjectTags {
 
 type TagIndex = Arc<HashMap<Digest, SubjectTags>>;
 
-/// A boxed, type-erased image copy (the referrer walk nests copies; erased,
-/// the future types stay small).
-pub(super) type ImageCopy<'a> = std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<(CopyReport, Option<Manifest>)>> + Send + 'a>,
->;
-
 /// Per-run memory of the referrer machinery (shared by every image).
 #[derive(Default)]
 pub(super) struct State {
@@ -494,8 +488,7 @@ impl Copier {
                 dst_name: format!("{} {tag}", job.dst.describe()),
                 platforms: &[],
             };
-            let copy: ImageCopy<'_> = Box::pin(self.copy_image(&inner));
-            let result = match copy.await {
+            let result = match Box::pin(self.copy_image(&inner)).await {
                 Ok((r, _)) => {
                     let status = match r.status {
                         CopyStatus::Unchanged => ReferrerStatus::Present,
