@@ -130,8 +130,11 @@ type TagIndex = Arc<HashMap<Digest, SubjectTags>>;
 /// Per-run memory of the referrer machinery (shared by every image).
 #[derive(Default)]
 pub(super) struct State {
-    /// Whether a registry serves the referrers API (key: registry or layout).
-    api: Mutex<HashMap<String, bool>>,
+    /// Whether a registry serves the referrers API (key: registry or layout),
+    /// probed once.
+    api: Mutex<HashMap<String, Arc<OnceCell<bool>>>>,
+    /// Destinations that refused a manifest with `subject`.
+    refused: Mutex<HashSet<String>>,
     /// Referrer tags of each source repository, listed once.
     tags: Mutex<HashMap<String, Arc<OnceCell<TagIndex>>>>,
     /// One writer per destination fallback tag.
@@ -304,55 +307,71 @@ impl Copier {
         .clone()
     }
 
-    /// Whether `repo`'s registry serves the referrers API (probed once, with
-    /// `subject`, and remembered).
+    /// The probe cell of a registry (one probe per registry and run, even
+    /// with many images at once).
+    fn api_cell(&self, repo: &Repo) -> Arc<OnceCell<bool>> {
+        lock(&self.referrer_state.api)
+            .entry(registry_key(repo))
+            .or_default()
+            .clone()
+    }
+
+    /// Whether `repo`'s registry serves the referrers API, and the referrers
+    /// of `subject` when it does. The first caller probes (with its subject);
+    /// the others wait for the answer.
     async fn serves_api(
         &self,
         repo: &Repo,
         subject: &Digest,
     ) -> Result<(bool, Option<ReferrerList>)> {
-        let key = registry_key(repo);
-        if let Some(known) = lock(&self.referrer_state.api).get(&key).copied() {
-            if !known {
-                return Ok((false, None));
-            }
-        }
         let one_type = match self.opts.referrers.types.as_slice() {
             [t] => Some(t.as_str()),
             _ => None,
         };
-        match repo.referrers(subject, one_type).await {
-            Ok(Some(list)) => {
-                lock(&self.referrer_state.api).insert(key, true);
-                Ok((true, Some(list)))
-            }
-            Ok(None) => {
-                lock(&self.referrer_state.api).insert(key, false);
-                Ok((false, None))
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Whether the destination keeps referrers through the API (else: the fallback tag).
-    async fn dst_indexes(&self, dst: &Repo, subject: &Digest) -> bool {
-        let key = registry_key(dst);
-        if let Some(known) = lock(&self.referrer_state.api).get(&key).copied() {
-            return known;
-        }
-        match dst.referrers(subject, None).await {
-            Ok(answer) => {
+        let cell = self.api_cell(repo);
+        let mut probed: Option<Option<ReferrerList>> = None;
+        let serves = *cell
+            .get_or_try_init(|| async {
+                let answer = repo.referrers(subject, one_type).await?;
                 let serves = answer.is_some();
-                lock(&self.referrer_state.api).insert(key, serves);
-                serves
-            }
-            // A repository that does not exist yet tells nothing: ask again later.
-            Err(_) => false,
+                probed = Some(answer);
+                Ok::<_, Error>(serves)
+            })
+            .await?;
+        if let Some(answer) = probed {
+            return Ok((serves, answer));
         }
+        if !serves {
+            return Ok((false, None));
+        }
+        Ok((true, repo.referrers(subject, one_type).await?))
     }
 
+    /// Whether the destination keeps referrers through the API (else: the
+    /// fallback tag). A repository that does not exist yet (dry run) tells
+    /// nothing: the question stays open.
+    async fn dst_indexes(&self, dst: &Repo, subject: &Digest) -> bool {
+        if lock(&self.referrer_state.refused).contains(&registry_key(dst)) {
+            return false;
+        }
+        let cell = self.api_cell(dst);
+        cell.get_or_try_init(|| async { dst.referrers(subject, None).await.map(|a| a.is_some()) })
+            .await
+            .ok()
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// Whether the destination is known to index referrers (no request).
+    fn known_api(&self, dst: &Repo) -> bool {
+        !lock(&self.referrer_state.refused).contains(&registry_key(dst))
+            && self.api_cell(dst).get() == Some(&true)
+    }
+
+    /// The destination refused a manifest with `subject`: the fallback tag
+    /// from now on.
     fn mark_no_api(&self, dst: &Repo) {
-        lock(&self.referrer_state.api).insert(registry_key(dst), false);
+        lock(&self.referrer_state.refused).insert(registry_key(dst));
     }
 
     /// Finds the referrers of one subject and ensures each at the destination.
@@ -531,7 +550,7 @@ impl Copier {
         // Already there, verbatim (by tag) or as a marker (by digest)…
         let mut at_dst: Option<ReferrerList> = None;
         // A referrers-API destination never gets a fallback tag from us.
-        let api_dst = lock(&self.referrer_state.api).get(&registry_key(job.dst)) == Some(&true);
+        let api_dst = self.known_api(job.dst);
         let dst_tag = if api_dst {
             None
         } else {
