@@ -558,7 +558,7 @@ impl Copier {
         };
         if dst_tag.as_ref().and_then(|h| h.digest.as_ref()) == Some(&src_digest)
             || (opts.types.is_empty()
-                && job.dst.head_manifest(src_digest.as_str()).await?.is_some())
+                && job.dst.head_complete(src_digest.as_str()).await?.is_some())
         {
             let m = job.dst.get_manifest(src_digest.as_str()).await?;
             at_dst = Some(referrers::parse_list(&tag, &m.bytes)?);
@@ -584,7 +584,7 @@ impl Copier {
         for r in at_dst.iter().flat_map(|l| &l.entries) {
             if complete
                 && opts.wanted(r.artifact_type.as_deref())
-                && job.dst.head_manifest(r.digest.as_str()).await?.is_none()
+                && job.dst.head_complete(r.digest.as_str()).await?.is_none()
             {
                 complete = false;
             }
@@ -617,7 +617,7 @@ impl Copier {
     /// and, when written, whether the registry indexed its `subject`.
     async fn ensure_referrer(&self, job: &CopyJob<'_>, r: &Referrer) -> Result<Ensured> {
         let (src, dst) = (job.src, job.dst);
-        if dst.head_manifest(r.digest.as_str()).await?.is_some() {
+        if dst.head_complete(r.digest.as_str()).await?.is_some() {
             return Ok((ReferrerStatus::Present, None));
         }
         if self.opts.dry_run {
