@@ -134,9 +134,16 @@ pub async fn run(ctx: &Context, a: &InspectArgs) -> anyhow::Result<()> {
     let referrers = if a.no_referrers {
         Vec::new()
     } else {
-        discover(&repo, &subjects, 4)
-            .await
-            .with_context(|| format!("listing the referrers of {r}"))?
+        // The image was read: a registry that cannot list its referrers
+        // does not make the inspection fail.
+        match discover(&repo, &subjects, 4).await {
+            Ok(list) => list,
+            Err(e) => {
+                ctx.printer
+                    .note(&format!("could not list the referrers of {r}: {e}"));
+                Vec::new()
+            }
+        }
     };
     let out = Inspection {
         reference: r.to_string(),

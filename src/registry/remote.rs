@@ -341,9 +341,9 @@ impl Remote {
             ) {
                 let (body, _) = read_limited(resp, MAX_ERROR_BODY).await.unwrap_or_default();
                 let body = ErrorBody::parse(&body);
-                // A registry error code (NAME_UNKNOWN…) is about the repository,
-                // not the API: the API exists.
-                if status == StatusCode::NOT_FOUND && !body.errors.is_empty() {
+                // NAME_UNKNOWN is about the repository, not the API: the
+                // route exists. Any other 404 (an unknown route) means no API.
+                if status == StatusCode::NOT_FOUND && body.has(&ErrorCode::NameUnknown) {
                     return Err(Error::NotFound {
                         what,
                         detail: body.describe(),
