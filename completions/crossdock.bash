@@ -315,7 +315,7 @@ _crossdock() {
             return 0
             ;;
         crossdock__subcmd__copy)
-            opts="-j -o -q -h -V --platform --all-tags --dry-run --jobs --create-repos --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
+            opts="-j -o -q -h -V --platform --all-tags --dry-run --jobs --create-repos --no-referrers --referrers-type --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -330,6 +330,10 @@ _crossdock() {
                     return 0
                     ;;
                 -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --referrers-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -369,7 +373,7 @@ _crossdock() {
             return 0
             ;;
         crossdock__subcmd__diff)
-            opts="-o -q -h -V --repos --exclude-repos --tags --semver --latest --only-differences --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
+            opts="-o -q -h -V --repos --exclude-repos --tags --semver --latest --only-differences --no-referrers --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -613,7 +617,7 @@ _crossdock() {
             return 0
             ;;
         crossdock__subcmd__inspect)
-            opts="-o -q -h -V --raw --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
+            opts="-o -q -h -V --raw --no-referrers --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -697,7 +701,7 @@ _crossdock() {
             return 0
             ;;
         crossdock__subcmd__migrate)
-            opts="-j -o -q -h -V --repos --exclude-repos --tags --semver --latest --platform --jobs --images --dry-run --shard --no-create-repos --tag-mutability --mutability-exclusion --scan-on-push --encryption --kms-key --lifecycle-policy --repo-tag --prices --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
+            opts="-j -o -q -h -V --repos --exclude-repos --tags --semver --latest --platform --jobs --images --dry-run --shard --no-create-repos --tag-mutability --mutability-exclusion --scan-on-push --encryption --kms-key --lifecycle-policy --repo-tag --prices --no-referrers --referrers-type --prune --yes --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -768,6 +772,10 @@ _crossdock() {
                     return 0
                     ;;
                 --prices)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --referrers-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -895,7 +903,7 @@ _crossdock() {
             return 0
             ;;
         crossdock__subcmd__sync)
-            opts="-j -o -q -h -V --dry-run --jobs --images --shard --prices --watch --listen --grace --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
+            opts="-j -o -q -h -V --dry-run --jobs --images --shard --prices --watch --listen --grace --no-referrers --referrers-type --prune --yes --config --output --quiet --progress --profile --region --on-ratelimit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -930,6 +938,10 @@ _crossdock() {
                     return 0
                     ;;
                 --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --referrers-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -53,6 +53,7 @@ complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "completions" -d
 complete -c crossdock -n "__fish_crossdock_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l platform -d 'Copy only these platforms (comma-separated os/arch[/variant]); the index is rewritten and its digest changes' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -s j -l jobs -d 'Concurrent blob streams' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l referrers-type -d 'Copy only referrers of this artifact type (repeatable), e.g. application/spdx+json' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
 json\t'One JSON object on stdout'
@@ -68,6 +69,7 @@ fail\t'Stop with an error'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l all-tags -d 'Copy every tag of the source repository'
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l dry-run -d 'Show what would move (manifests, blobs, bytes); write nothing'
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l create-repos -d 'Create the destination ECR repository first if it is missing (default settings)'
+complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -l no-referrers -d 'Do not copy signatures, SBOMs and attestations (referrers and cosign tags) with the images'
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand copy" -s V -l version -d 'Print version'
@@ -91,6 +93,7 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l kms-key 
 complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l lifecycle-policy -d 'Lifecycle policy JSON file for created repositories' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l repo-tag -d 'Resource tag KEY=VALUE for created repositories (repeatable)' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l prices -d 'Prices and limits file overriding the built-in one (see data/prices.toml)' -r -F
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l referrers-type -d 'Copy only referrers of this artifact type (repeatable), e.g. application/spdx+json' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
 json\t'One JSON object on stdout'
@@ -106,6 +109,9 @@ fail\t'Stop with an error'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l dry-run -d 'Show the plan: repositories, tags, bytes, Docker Hub pulls, ECR storage cost; write nothing'
 complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l no-create-repos -d 'Do not create missing ECR repositories'
 complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l scan-on-push -d 'Turn on scan on push for created repositories'
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l no-referrers -d 'Do not copy signatures, SBOMs and attestations (referrers and cosign tags) with the images'
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l prune -d 'After a successful run, delete destination tags the source no longer has (within the run\'s repositories and tag filters)'
+complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -l yes -d 'Confirm --prune\'s deletions (not needed with --dry-run, or when CI is set)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand migrate" -s V -l version -d 'Print version'
@@ -116,6 +122,7 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l prices -d '
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l watch -d 'Keep running: sync every INTERVAL (e.g. 15m; ±10 % jitter, never overlapping), re-reading FILE each cycle' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l listen -d 'With --watch: serve /healthz, /readyz and /metrics (Prometheus) on this address, e.g. 127.0.0.1:9464' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l grace -d 'With --watch: on SIGTERM/SIGINT, how long the blobs in flight may take to finish' -r
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l referrers-type -d 'Copy only referrers of this artifact type (repeatable), e.g. application/spdx+json' -r
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l config -d 'Config file with per-registry settings [default: ~/.config/crossdock/config.toml]' -r -F
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -s o -l output -d 'Output format: human-readable text, one JSON object on stdout, or GitHub-flavoured Markdown tables' -r -f -a "text\t'Human-readable text and tables'
 json\t'One JSON object on stdout'
@@ -129,6 +136,9 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l region -d '
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l on-ratelimit -d 'When Docker Hub\'s pull limit runs out: wait for the window (checking with free HEADs) or fail' -r -f -a "wait\t'Pause until pulls are allowed again'
 fail\t'Stop with an error'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l dry-run -d 'Show what would be copied; write nothing'
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l no-referrers -d 'Do not copy signatures, SBOMs and attestations (referrers and cosign tags) with the images'
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l prune -d 'After a successful run, delete destination tags the source no longer has (within the run\'s repositories and tag filters)'
+complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -l yes -d 'Confirm --prune\'s deletions (not needed with --dry-run, or when CI is set)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand sync" -s V -l version -d 'Print version'
@@ -150,6 +160,7 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l region -d '
 complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l on-ratelimit -d 'When Docker Hub\'s pull limit runs out: wait for the window (checking with free HEADs) or fail' -r -f -a "wait\t'Pause until pulls are allowed again'
 fail\t'Stop with an error'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l only-differences -d 'Only list tags that are not in sync'
+complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -l no-referrers -d 'Do not check that the images\' signatures, SBOMs and attestations are at the destination'
 complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand diff" -s V -l version -d 'Print version'
@@ -242,6 +253,7 @@ complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -l region -
 complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -l on-ratelimit -d 'When Docker Hub\'s pull limit runs out: wait for the window (checking with free HEADs) or fail' -r -f -a "wait\t'Pause until pulls are allowed again'
 fail\t'Stop with an error'"
 complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -l raw -d 'Print the manifest\'s raw bytes instead of a summary'
+complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -l no-referrers -d 'Do not look for the image\'s referrers (signatures, SBOMs, attestations)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -s q -l quiet -d 'Print nothing but errors (and the JSON result with --output json)'
 complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crossdock -n "__fish_crossdock_using_subcommand inspect" -s V -l version -d 'Print version'

@@ -2,7 +2,7 @@
 """Build a test image as an OCI image layout, with the Python stdlib only.
 
     python3 rig/mkimage.py OUT_DIR --tag TAG [--platforms linux/amd64,linux/arm64]
-        [--layers 3] [--size 8M] [--shared-layers 1] [--seed 42] [--single]
+        [--layers 3] [--size 8M] [--shared-layers 1] [--seed 42] [--single] [--referrers [--referrers-seed S]]
 
 --size is the total of all distinct layer blobs (K/M/G = KiB/MiB/GiB), split evenly;
 the first --shared-layers layers are the same blob on every platform. Layers are
@@ -12,6 +12,16 @@ arguments and seed give a byte-identical layout. By default the top is an OCI im
 index with one manifest per platform; --single (one platform) makes the manifest the
 top. index.json gets (or has replaced) the entry for TAG, so tags can share a layout.
 Prints {"digest", "media_type", "blobs", "bytes"} as one JSON line.
+
+--referrers adds supply-chain artifacts, as OCI 1.1 manifests with "subject" (untagged,
+listed in index.json without a ref name) and under the tags of the two tag schemes:
+an SBOM (artifactType application/spdx+json) and an in-toto attestation
+(application/vnd.in-toto+json) of the top, a signature of the SBOM
+(application/vnd.cncf.notary.signature, a referrer of a referrer), an SBOM of every
+platform's manifest (with an index), the fallback tags sha256-<hex> (an index of each
+subject's referrers) and a cosign-style signature tag sha256-<top hex>.sig. The JSON
+then has "referrers": {"sbom", "attestation", "sbom_signature", "cosign_sig",
+"cosign_tag", "platform_sboms": {platform: digest}, "fallback_tags": [...]}.
 """
 import argparse
 import hashlib
@@ -25,6 +35,7 @@ MT_INDEX = "application/vnd.oci.image.index.v1+json"
 MT_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MT_CONFIG = "application/vnd.oci.image.config.v1+json"
 MT_LAYER = "application/vnd.oci.image.layer.v1.tar"
+MT_EMPTY = "application/vnd.oci.empty.v1+json"
 REF_NAME = "org.opencontainers.image.ref.name"
 CHUNK = 8 << 20
 TAR_OVERHEAD = 512 + 1024  # one header block + the two end-of-archive blocks
@@ -107,6 +118,8 @@ def main():
     p.add_argument("--shared-layers", type=int, default=1)
     p.add_argument("--seed", default="42")
     p.add_argument("--single", action="store_true")
+    p.add_argument("--referrers", action="store_true")
+    p.add_argument("--referrers-seed", help="seed of the artifacts' payloads (default: --seed)")
     a = p.parse_args()
 
     platforms = [parse_platform(s) for s in a.platforms.split(",") if s.strip()]
@@ -154,6 +167,10 @@ def main():
         top = layout.put_json({"schemaVersion": 2, "mediaType": MT_INDEX,
                                "manifests": manifests}, MT_INDEX)
 
+    extra_entries, referrers = [], None
+    if a.referrers:
+        extra_entries, referrers = add_referrers(layout, top, manifests, a)
+
     # oci-layout + index.json (keep other tags' entries)
     with open(os.path.join(a.out_dir, "oci-layout"), "w") as f:
         json.dump({"imageLayoutVersion": "1.0.0"}, f)
@@ -163,15 +180,73 @@ def main():
             index = json.load(f)
     except FileNotFoundError:
         index = {"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": []}
+    replaced = {a.tag} | {e.get("annotations", {}).get(REF_NAME) for e in extra_entries}
     index["manifests"] = [m for m in index.get("manifests", [])
-                          if m.get("annotations", {}).get(REF_NAME) != a.tag]
+                          if m.get("annotations", {}).get(REF_NAME) not in replaced]
     index["manifests"].append(dict(top, annotations={REF_NAME: a.tag}))
+    index["manifests"].extend(e for e in extra_entries if e not in index["manifests"])
     with open(index_path + ".tmp", "w") as f:
         json.dump(index, f, indent=1)
     os.replace(index_path + ".tmp", index_path)
 
-    print(json.dumps({"digest": top["digest"], "media_type": top["mediaType"],
-                      "blobs": layout.count, "bytes": layout.bytes}), flush=True)
+    out = {"digest": top["digest"], "media_type": top["mediaType"],
+           "blobs": layout.count, "bytes": layout.bytes}
+    if referrers is not None:
+        out["referrers"] = referrers
+    print(json.dumps(out), flush=True)
+
+
+def add_referrers(layout, top, manifests, a):
+    """Artifacts of the image (see --referrers); returns (index.json entries, summary)."""
+    empty = layout.put_bytes(b"{}", MT_EMPTY)
+    subject_of = lambda d: {k: d[k] for k in ("mediaType", "digest", "size")}  # noqa: E731
+
+    def artifact(subject, artifact_type, payload_type, payload):
+        blob = layout.put_bytes(json.dumps(payload, sort_keys=True).encode(), payload_type)
+        man = {"schemaVersion": 2, "mediaType": MT_MANIFEST, "artifactType": artifact_type,
+               "config": empty, "layers": [blob], "subject": subject_of(subject),
+               "annotations": {"org.opencontainers.image.created": "1970-01-01T00:00:00Z"}}
+        return dict(layout.put_json(man, MT_MANIFEST), artifactType=artifact_type,
+                    annotations=man["annotations"])
+
+    def fallback(subject_digest, entries):
+        idx = layout.put_json({"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": entries}, MT_INDEX)
+        return dict(idx, annotations={REF_NAME: "sha256-" + subject_digest.split(":", 1)[1]})
+
+    seed = str(a.referrers_seed or a.seed)
+    sbom = artifact(top, "application/spdx+json", "application/spdx+json",
+                    {"spdxVersion": "SPDX-2.3", "name": "image", "seed": seed})
+    att = artifact(top, "application/vnd.in-toto+json", "application/vnd.in-toto+json",
+                   {"_type": "https://in-toto.io/Statement/v1", "seed": seed})
+    sbom_sig = artifact(sbom, "application/vnd.cncf.notary.signature", "application/jose+json",
+                        {"signature": "of the sbom", "seed": seed})
+    entries = [sbom, att, sbom_sig]
+    tagged = [fallback(top["digest"], [sbom, att]), fallback(sbom["digest"], [sbom_sig])]
+    platform_sboms = {}
+    if top["mediaType"] == MT_INDEX:
+        for m in manifests:
+            plat = "/".join(m["platform"].values())
+            child = artifact(m, "application/spdx+json", "application/spdx+json",
+                             {"spdxVersion": "SPDX-2.3", "name": plat, "seed": seed})
+            platform_sboms["%s/%s" % (m["platform"]["os"], m["platform"]["architecture"])] = child["digest"]
+            entries.append(child)
+            tagged.append(fallback(m["digest"], [child]))
+    # cosign: a plain image manifest under sha256-<hex>.sig, no subject
+    sig_layer = layout.put_bytes(json.dumps({"critical": {"image": {"docker-manifest-digest": top["digest"]}},
+                                             "seed": seed}).encode(),
+                                 "application/vnd.dev.cosign.simplesigning.v1+json")
+    sig_layer["annotations"] = {"dev.cosignproject.cosign/signature": "MEUCIQ" + seed}
+    sig_config = layout.put_json({"architecture": "", "os": "", "config": {},
+                                  "rootfs": {"type": "layers", "diff_ids": [sig_layer["digest"]]}}, MT_CONFIG)
+    cosign_tag = "sha256-" + top["digest"].split(":", 1)[1] + ".sig"
+    sig = layout.put_json({"schemaVersion": 2, "mediaType": MT_MANIFEST, "config": sig_config,
+                           "layers": [sig_layer]}, MT_MANIFEST)
+    tagged.append(dict(sig, annotations={REF_NAME: cosign_tag}))
+    summary = {"sbom": sbom["digest"], "attestation": att["digest"], "sbom_signature": sbom_sig["digest"],
+               "cosign_sig": sig["digest"], "cosign_tag": cosign_tag, "platform_sboms": platform_sboms,
+               "fallback_tags": [t["annotations"][REF_NAME] for t in tagged if t is not tagged[-1]]}
+    untagged = [{k: e[k] for k in ("mediaType", "digest", "size", "artifactType")} for e in entries]
+    return untagged + tagged, summary
 
 
 if __name__ == "__main__":

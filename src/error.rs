@@ -165,6 +165,14 @@ pub enum Error {
     /// A fault inside crossdock (a bug), never the user's doing.
     #[error("internal error: {0} (please report this)")]
     Internal(String),
+    /// The image arrived but some of its referrers did not.
+    #[error("the image was copied, but {failed} of its referrers failed: {detail}. Rerun to retry them, or pass --no-referrers")]
+    Referrers {
+        /// How many failed.
+        failed: usize,
+        /// The first failure.
+        detail: String,
+    },
     /// A credential helper failed.
     #[error("credential helper docker-credential-{helper} failed for {host}: {detail}")]
     CredentialHelper {

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crossdock::copy::{Copier, CopyJob, CopyOptions, CopyReport, CopyStatus};
+use crossdock::copy::{
+    Copier, CopyJob, CopyOptions, CopyReport, CopyStatus, ReferrerOptions, ReferrerStatus,
+};
 use crossdock::registry::Repo;
 use crossdock::types::name::Skipped;
 use crossdock::types::{ImageRef, Platform};
@@ -39,6 +41,30 @@ pub struct CopyArgs {
     /// Create the destination ECR repository first if it is missing (default settings)
     #[arg(long)]
     pub create_repos: bool,
+    #[command(flatten)]
+    pub referrers: ReferrerArgs,
+}
+
+/// Signatures, SBOMs and attestations (referrers).
+#[derive(Debug, clap::Args)]
+pub struct ReferrerArgs {
+    /// Do not copy signatures, SBOMs and attestations (referrers and cosign tags) with the images
+    #[arg(long)]
+    pub no_referrers: bool,
+    /// Copy only referrers of this artifact type (repeatable), e.g. application/spdx+json
+    #[arg(long, value_name = "TYPE")]
+    pub referrers_type: Vec<String>,
+}
+
+impl ReferrerArgs {
+    /// The engine's referrer options.
+    pub fn options(&self) -> ReferrerOptions {
+        ReferrerOptions {
+            enabled: !self.no_referrers,
+            types: self.referrers_type.clone(),
+            ..ReferrerOptions::default()
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -54,6 +80,9 @@ struct AllTags {
     blobs_skipped: usize,
     blobs_mounted: usize,
     bytes_copied: u64,
+    referrers_copied: usize,
+    referrers_skipped: usize,
+    referrers_failed: usize,
     duration_s: f64,
 }
 
@@ -110,6 +139,7 @@ pub async fn run(ctx: &Context, a: &CopyArgs) -> anyhow::Result<()> {
             jobs: a.jobs as usize,
             dry_run: a.dry_run,
             retry: ctx.pool.config().retry.clone(),
+            referrers: a.referrers.options(),
         },
         progress.clone(),
     );
@@ -140,6 +170,14 @@ pub async fn run(ctx: &Context, a: &CopyArgs) -> anyhow::Result<()> {
         progress.finish();
         let report = r?;
         ctx.printer.result(&report, || summary(&report));
+        if report.referrers_failed > 0 {
+            return Err(Reported(format!(
+                "the image was copied, but {} of its referrers failed (rerun to retry them):\n  {}",
+                report.referrers_failed,
+                referrer_failures(&report).join("\n  ")
+            ))
+            .into());
+        }
         Ok(())
     };
     progress.finish();
@@ -176,8 +214,14 @@ async fn all_tags(
         blobs_skipped: 0,
         blobs_mounted: 0,
         bytes_copied: 0,
+        referrers_copied: 0,
+        referrers_skipped: 0,
+        referrers_failed: 0,
         duration_s: 0.0,
     };
+    // Signature and referrer tags travel with their images, not as images.
+    tags.retain(|t| !crossdock::types::referrers::is_referrer_tag(t));
+    out.tags = tags.len();
     for tag in &tags {
         let s = src_ref.with_tag(tag);
         let d = dst_ref.with_tag(tag);
@@ -196,6 +240,19 @@ async fn all_tags(
                 out.blobs_skipped += r.blobs_skipped;
                 out.blobs_mounted += r.blobs_mounted;
                 out.bytes_copied = out.bytes_copied.saturating_add(r.bytes_copied);
+                out.referrers_copied += r.referrers_copied;
+                out.referrers_skipped += r.referrers_skipped;
+                out.referrers_failed += r.referrers_failed;
+                if r.referrers_failed > 0 {
+                    out.failures.push(Failure {
+                        tag: tag.clone(),
+                        error: format!(
+                            "{} referrers failed: {}",
+                            r.referrers_failed,
+                            referrer_failures(&r).join("; ")
+                        ),
+                    });
+                }
                 if !ctx.printer.json() {
                     ctx.printer.note(&format!("{tag}: {}", r.status));
                 }
@@ -213,7 +270,7 @@ async fn all_tags(
     out.duration_s = start.elapsed().as_secs_f64();
     ctx.printer.result(&out, || {
         format!(
-            "{} tags {} → {}: {} copied/unchanged, {} failed, {} invalid names skipped; {} blobs copied ({}), {} skipped, {} mounted in {:.2} s",
+            "{} tags {} → {}: {} copied/unchanged, {} failed, {} invalid names skipped; {} blobs copied ({}), {} skipped, {} mounted; referrers: {} copied, {} present, {} failed; in {:.2} s",
             out.tags,
             out.source,
             out.destination,
@@ -224,6 +281,9 @@ async fn all_tags(
             bytes(out.bytes_copied),
             out.blobs_skipped,
             out.blobs_mounted,
+            out.referrers_copied,
+            out.referrers_skipped,
+            out.referrers_failed,
             out.duration_s
         )
     });
@@ -243,6 +303,25 @@ async fn all_tags(
         ))
         .into())
     }
+}
+
+/// `subject → artifact: error` for each failed referrer.
+fn referrer_failures(r: &CopyReport) -> Vec<String> {
+    r.referrers
+        .iter()
+        .filter(|x| x.status == ReferrerStatus::Failed)
+        .map(|x| {
+            format!(
+                "{} of {}: {}",
+                x.tag
+                    .clone()
+                    .or_else(|| x.digest.as_ref().map(|d| d.short()))
+                    .unwrap_or_else(|| "referrers".into()),
+                x.subject.short(),
+                x.error.as_deref().unwrap_or("")
+            )
+        })
+        .collect()
 }
 
 fn summary(r: &CopyReport) -> String {
@@ -283,6 +362,32 @@ fn summary(r: &CopyReport) -> String {
             r.blobs_mounted,
             r.duration_s
         );
+    }
+    if !r.referrers.is_empty() {
+        let verb = if r.status == CopyStatus::DryRun {
+            "to copy"
+        } else {
+            "copied"
+        };
+        s += &format!(
+            "  referrers: {} {verb}, {} already present, {} failed\n",
+            r.referrers_copied, r.referrers_skipped, r.referrers_failed
+        );
+        for x in &r.referrers {
+            s += &format!(
+                "    {:<10} {} → {} {}\n",
+                serde_json::to_value(x.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                x.subject.short(),
+                x.tag
+                    .clone()
+                    .or_else(|| x.digest.as_ref().map(|d| d.short()))
+                    .unwrap_or_default(),
+                x.artifact_type.as_deref().unwrap_or("")
+            );
+        }
     }
     s
 }

@@ -125,7 +125,8 @@ pub async fn gather(
 async fn parity(ctx: &Context, hub: &Namespace, ecr: &Namespace) -> Result<Parity, String> {
     let all_repos = RepoFilter::new(None, None).map_err(|e| e.to_string())?;
     let all_tags = TagFilter::new(Vec::new(), None, None, None).map_err(|e| e.to_string())?;
-    let (rows, _invalid_names) = diff(&ctx.pool, hub, ecr, &all_repos, &all_tags, 8)
+    // Images only: checking referrers could cost pulls here.
+    let (rows, _invalid_names) = diff(&ctx.pool, hub, ecr, &all_repos, &all_tags, 8, None)
         .await
         .map_err(|e| e.to_string())?;
     let count = |s: DiffStatus| rows.iter().filter(|r| r.status == s).count();

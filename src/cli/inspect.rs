@@ -1,5 +1,6 @@
 //! `crossdock inspect REF`: digest, media type and size of a manifest, and
-//! for an index every platform with its digest, layer count and size.
+//! for an index every platform with its digest, layer count and size; and the
+//! image's referrers (type, digest, size).
 
 use std::collections::HashSet;
 
@@ -7,6 +8,7 @@ use anyhow::Context as _;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use serde::Serialize;
 
+use crossdock::copy::{discover, Discovered};
 use crossdock::registry::Repo;
 use crossdock::types::media::{self, Parsed};
 
@@ -21,6 +23,9 @@ pub struct InspectArgs {
     /// Print the manifest's raw bytes instead of a summary
     #[arg(long)]
     pub raw: bool,
+    /// Do not look for the image's referrers (signatures, SBOMs, attestations)
+    #[arg(long)]
+    pub no_referrers: bool,
 }
 
 #[derive(Serialize)]
@@ -42,6 +47,8 @@ struct Inspection {
     platforms: Vec<PlatformInfo>,
     /// Unique blobs of the whole image (shared layers counted once).
     total_size: u64,
+    /// Signatures, SBOMs and attestations of the image and its platforms.
+    referrers: Vec<Discovered>,
 }
 
 async fn image_info(
@@ -98,8 +105,10 @@ pub async fn run(ctx: &Context, a: &InspectArgs) -> anyhow::Result<()> {
     let mut seen = HashSet::new();
     let mut total = 0;
     let mut platforms = Vec::new();
+    let mut subjects = vec![top.digest.clone()];
     match media::parse(top.digest.as_str(), &top.media_type, &top.bytes)? {
         Parsed::Index(children) => {
+            subjects.extend(children.iter().map(|c| c.digest.clone()));
             for c in children {
                 let p = c
                     .platform
@@ -122,6 +131,20 @@ pub async fn run(ctx: &Context, a: &InspectArgs) -> anyhow::Result<()> {
             );
         }
     }
+    let referrers = if a.no_referrers {
+        Vec::new()
+    } else {
+        // The image was read: a registry that cannot list its referrers
+        // does not make the inspection fail.
+        match discover(&repo, &subjects, 4).await {
+            Ok(list) => list,
+            Err(e) => {
+                ctx.printer
+                    .note(&format!("could not list the referrers of {r}: {e}"));
+                Vec::new()
+            }
+        }
+    };
     let out = Inspection {
         reference: r.to_string(),
         digest: top.digest.to_string(),
@@ -129,6 +152,7 @@ pub async fn run(ctx: &Context, a: &InspectArgs) -> anyhow::Result<()> {
         manifest_size: top.bytes.len(),
         platforms,
         total_size: total,
+        referrers,
     };
     ctx.printer.result(&out, || {
         let mut t = Table::new();
@@ -142,14 +166,35 @@ pub async fn run(ctx: &Context, a: &InspectArgs) -> anyhow::Result<()> {
                 bytes(p.size),
             ]);
         }
-        format!(
+        let mut text = format!(
             "{}\n  digest     {}\n  media type {}\n  total size {} (unique blobs)\n{}",
             out.reference,
             out.digest,
             out.media_type,
             bytes(out.total_size),
             ctx.printer.table(&t)
-        )
+        );
+        if !out.referrers.is_empty() {
+            let mut rt = Table::new();
+            rt.load_preset(UTF8_FULL_CONDENSED);
+            rt.set_header(["referrer of", "type", "digest", "size", "found as"]);
+            for x in &out.referrers {
+                rt.add_row([
+                    x.subject.short(),
+                    x.artifact_type.clone().unwrap_or_default(),
+                    x.digest.to_string(),
+                    x.size.map(bytes).unwrap_or_default(),
+                    x.tag.clone().unwrap_or_else(|| {
+                        serde_json::to_value(x.found)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default()
+                    }),
+                ]);
+            }
+            text += &format!("\nreferrers:\n{}", ctx.printer.table(&rt));
+        }
+        text
     });
     Ok(())
 }

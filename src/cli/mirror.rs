@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use serde::Serialize;
 
-use crossdock::copy::{Copier, CopyOptions, Stop};
+use crossdock::copy::{Copier, CopyOptions, ReferrerOptions, Stop};
 use crossdock::mirror::diff::{diff, DiffRow, DiffStatus};
+use crossdock::mirror::prune::{prune, PruneReason, PruneRepo, PruneStatus, Scope};
 use crossdock::mirror::run::{ImageResult, ImageStatus, RunOptions, Runner};
 use crossdock::mirror::sync::SyncFile;
 use crossdock::mirror::{
@@ -23,6 +24,7 @@ use crossdock::types::name::Skipped;
 use crossdock::types::reference::DOCKER_HUB;
 use crossdock::types::Platform;
 
+use super::copy::ReferrerArgs;
 use super::output::bytes;
 use super::progress::{Phase, Progress};
 use super::{Context, Printer, Reported, UsageError};
@@ -162,6 +164,43 @@ pub struct MigrateArgs {
     /// Prices and limits file overriding the built-in one (see data/prices.toml)
     #[arg(long, value_name = "FILE", env = "CROSSDOCK_PRICES")]
     pub prices: Option<PathBuf>,
+    #[command(flatten)]
+    pub referrers: ReferrerArgs,
+    #[command(flatten)]
+    pub prune: PruneArgs,
+}
+
+/// Deleting destination tags the source no longer has.
+#[derive(Debug, clap::Args)]
+pub struct PruneArgs {
+    /// After a successful run, delete destination tags the source no longer has (within the run's repositories and tag filters)
+    #[arg(long)]
+    pub prune: bool,
+    /// Confirm --prune's deletions (not needed with --dry-run, or when CI is set)
+    #[arg(long)]
+    pub yes: bool,
+}
+
+impl PruneArgs {
+    /// Refuses an unconfirmed prune before anything runs.
+    fn check(&self, dry_run: bool, sharded: bool) -> anyhow::Result<()> {
+        if self.prune && sharded {
+            return Err(UsageError(
+                "--prune cannot be combined with --shard: a shard sees only part of the run; prune in an unsharded run"
+                    .into(),
+            )
+            .into());
+        }
+        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+        if self.prune && !dry_run && !self.yes && !ci {
+            return Err(UsageError(
+                "--prune deletes destination tags: confirm with --yes, or see what it would delete with --dry-run"
+                    .into(),
+            )
+            .into());
+        }
+        Ok(())
+    }
 }
 
 /// Arguments of `sync`.
@@ -193,6 +232,10 @@ pub struct SyncArgs {
     /// With --watch: on SIGTERM/SIGINT, how long the blobs in flight may take to finish
     #[arg(long, value_name = "DURATION", default_value = "25s", value_parser = parse_interval)]
     pub grace: Duration,
+    #[command(flatten)]
+    pub referrers: ReferrerArgs,
+    #[command(flatten)]
+    pub prune: PruneArgs,
 }
 
 fn parse_interval(s: &str) -> Result<Duration, String> {
@@ -213,6 +256,9 @@ pub struct DiffArgs {
     /// Only list tags that are not in sync
     #[arg(long)]
     pub only_differences: bool,
+    /// Do not check that the images' signatures, SBOMs and attestations are at the destination
+    #[arg(long)]
+    pub no_referrers: bool,
 }
 
 #[derive(Serialize)]
@@ -235,6 +281,12 @@ pub(super) struct RunSummary {
     estimated_storage_cost_month: Option<f64>,
     prices_as_of: String,
     repositories_created: Vec<String>,
+    referrers_copied: usize,
+    referrers_skipped: usize,
+    referrers_failed: usize,
+    /// `--prune`: repositories where tags were (or would be) deleted, or pruning was refused.
+    pruned: Vec<PruneRepo>,
+    tags_deleted: usize,
     pub(super) duration_s: f64,
     /// Requests, 429s and retries per registry host.
     hosts: Vec<HostStats>,
@@ -277,6 +329,9 @@ struct Plan<'a> {
     jobs: usize,
     images: usize,
     prices: Option<PathBuf>,
+    referrers: ReferrerOptions,
+    /// `--prune`: the repositories of the run (None: no pruning).
+    prune: Option<Vec<Scope>>,
     /// When the command started (listing included in the duration).
     start: Instant,
 }
@@ -307,6 +362,7 @@ async fn run_plan(
             jobs: plan.jobs,
             dry_run: plan.dry_run,
             retry: ctx.pool.config().retry.clone(),
+            referrers: plan.referrers.clone(),
         },
         progress.clone(),
     )
@@ -324,6 +380,20 @@ async fn run_plan(
     let hub_before = hub_pulls(ctx);
     let results = runner.run(&items).await;
     progress.finish();
+    let pruned = match &plan.prune {
+        Some(scopes) => {
+            let phase = Phase::start(ctx.printer.progress, "pruning …");
+            let p = prune(&ctx.pool, scopes, &results, plan.dry_run).await;
+            drop(phase);
+            p
+        }
+        None => Vec::new(),
+    };
+    let tags_deleted = pruned
+        .iter()
+        .flat_map(|p| &p.tags)
+        .filter(|t| t.status == PruneStatus::Deleted)
+        .count();
     let count = |s: ImageStatus| results.iter().filter(|r| r.status == s).count();
     let mut repos: Vec<&str> = items.iter().map(|i| i.dst_repo.as_str()).collect();
     repos.sort();
@@ -353,6 +423,11 @@ async fn run_plan(
         estimated_storage_cost_month: plan.dry_run.then(|| prices.ecr_storage_month(bytes_copied)),
         prices_as_of: prices.as_of.clone(),
         repositories_created: runner.created(),
+        referrers_copied: results.iter().map(|r| r.referrers_copied).sum(),
+        referrers_skipped: results.iter().map(|r| r.referrers_skipped).sum(),
+        referrers_failed: results.iter().map(|r| r.referrers_failed).sum(),
+        pruned,
+        tags_deleted,
         duration_s: start.elapsed().as_secs_f64(),
         hosts: host_stats(ctx),
         results,
@@ -393,6 +468,18 @@ fn report(ctx: &Context, summary: &RunSummary, prices: &Prices) -> anyhow::Resul
         }
         return Err(Reported(msg).into());
     }
+    let prune_failed = summary
+        .pruned
+        .iter()
+        .flat_map(|p| &p.tags)
+        .filter(|t| t.status == PruneStatus::Failed)
+        .count();
+    if prune_failed > 0 {
+        return Err(Reported(format!(
+            "--prune could not delete {prune_failed} tags (see the table)"
+        ))
+        .into());
+    }
     Ok(())
 }
 
@@ -406,7 +493,15 @@ fn hub_pulls(ctx: &Context) -> u64 {
 pub(super) fn render(s: &RunSummary, prices: &Prices, printer: &Printer) -> String {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
-    t.set_header(["source", "destination", "status", "digest", "bytes", "note"]);
+    t.set_header([
+        "source",
+        "destination",
+        "status",
+        "digest",
+        "bytes",
+        "referrers",
+        "note",
+    ]);
     for r in &s.results {
         t.add_row([
             r.source.clone(),
@@ -421,6 +516,7 @@ pub(super) fn render(s: &RunSummary, prices: &Prices, printer: &Printer) -> Stri
             } else {
                 String::new()
             },
+            referrer_cell(r),
             r.error.clone().unwrap_or_default(),
         ]);
     }
@@ -430,6 +526,41 @@ pub(super) fn render(s: &RunSummary, prices: &Prices, printer: &Printer) -> Stri
         printer.table(&t)
     );
     out += &skipped_lines(&s.invalid_names);
+    if !s.pruned.is_empty() {
+        let mut p = Table::new();
+        p.load_preset(UTF8_FULL_CONDENSED);
+        p.set_header(["repository", "tag", "digest", "prune", "note"]);
+        for r in &s.pruned {
+            if let Some(why) = &r.refused {
+                p.add_row([
+                    r.repository.clone(),
+                    "-".into(),
+                    String::new(),
+                    "refused".into(),
+                    why.clone(),
+                ]);
+            }
+            for t in &r.tags {
+                p.add_row([
+                    r.repository.clone(),
+                    t.tag.clone(),
+                    t.digest
+                        .as_deref()
+                        .map(|d| d.chars().take(19).collect())
+                        .unwrap_or_default(),
+                    enum_text(&t.status),
+                    match (&t.error, t.reason) {
+                        (Some(e), _) => e.clone(),
+                        (None, PruneReason::ReferrerOfPruned) => {
+                            "referrer of a pruned image".into()
+                        }
+                        (None, PruneReason::GoneAtSource) => "gone at the source".into(),
+                    },
+                ]);
+            }
+        }
+        out += &format!("{}\n", printer.table(&p));
+    }
     if s.dry_run {
         out += &format!(
             "Plan{}: {} repositories, {} images: {} to copy, {} unchanged; {} to move after de-duplication; {} Docker Hub pulls; ECR storage ≈ {:.2} {}/month (prices as of {})\n",
@@ -460,12 +591,56 @@ pub(super) fn render(s: &RunSummary, prices: &Prices, printer: &Printer) -> Stri
             s.duration_s
         );
     }
+    if s.referrers_copied + s.referrers_skipped + s.referrers_failed > 0 {
+        out += &format!(
+            "Referrers (signatures, SBOMs, attestations): {} {}, {} already present, {} failed\n",
+            s.referrers_copied,
+            if s.dry_run { "to copy" } else { "copied" },
+            s.referrers_skipped,
+            s.referrers_failed
+        );
+    }
+    let listed: usize = s.pruned.iter().map(|p| p.tags.len()).sum();
+    if !s.pruned.is_empty() {
+        out += &if s.dry_run {
+            format!("Prune: {listed} tags would be deleted\n")
+        } else {
+            format!(
+                "Prune: {} tags deleted, {} failed\n",
+                s.tags_deleted,
+                listed - s.tags_deleted
+            )
+        };
+    }
     out
 }
 
 /// One line per refused name (empty when none).
 fn skipped_lines(skipped: &[Skipped]) -> String {
     skipped.iter().map(|k| k.describe() + "\n").collect()
+}
+
+/// `2 copied, 1 present` for an image's referrers.
+fn referrer_cell(r: &ImageResult) -> String {
+    let mut parts = Vec::new();
+    if r.referrers_copied > 0 {
+        parts.push(format!("{} copied", r.referrers_copied));
+    }
+    if r.referrers_skipped > 0 {
+        parts.push(format!("{} present", r.referrers_skipped));
+    }
+    if r.referrers_failed > 0 {
+        parts.push(format!("{} failed", r.referrers_failed));
+    }
+    parts.join(", ")
+}
+
+/// The JSON name of a serde enum, for tables.
+fn enum_text<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 pub async fn migrate(ctx: &Context, a: &MigrateArgs) -> anyhow::Result<()> {
@@ -479,6 +654,7 @@ pub async fn migrate(ctx: &Context, a: &MigrateArgs) -> anyhow::Result<()> {
     }
     let settings = a.settings.settings()?;
     let platforms = platforms(&a.platform)?;
+    a.prune.check(a.dry_run, a.shard.is_some())?;
     let phase = Phase::start(
         ctx.printer.progress,
         &format!("listing {} …", src.display()),
@@ -499,6 +675,8 @@ pub async fn migrate(ctx: &Context, a: &MigrateArgs) -> anyhow::Result<()> {
             jobs: a.jobs as usize,
             images: a.images as usize,
             prices: a.prices.clone(),
+            referrers: a.referrers.options(),
+            prune: a.prune.prune.then_some(planned.scopes),
             start,
         },
     )
@@ -506,6 +684,7 @@ pub async fn migrate(ctx: &Context, a: &MigrateArgs) -> anyhow::Result<()> {
 }
 
 pub async fn sync(ctx: &Context, a: &SyncArgs) -> anyhow::Result<()> {
+    a.prune.check(a.dry_run, a.shard.is_some())?;
     if let Some(every) = a.watch {
         return super::watch::run(ctx, a, every).await;
     }
@@ -529,7 +708,7 @@ pub(super) async fn sync_once(
         ctx.printer.progress,
         &format!("resolving {} …", a.file.display()),
     );
-    let planned = file.plan(&ctx.pool).await?;
+    let planned = file.plan(&ctx.pool, a.prune.prune).await?;
     drop(phase);
     run_plan(
         ctx,
@@ -544,6 +723,8 @@ pub(super) async fn sync_once(
             jobs: a.jobs as usize,
             images: a.images as usize,
             prices: a.prices.clone(),
+            referrers: a.referrers.options(),
+            prune: a.prune.prune.then_some(planned.scopes),
             start,
         },
         stop,
@@ -570,7 +751,8 @@ pub async fn diff_cmd(ctx: &Context, a: &DiffArgs) -> anyhow::Result<()> {
     let dst = Namespace::parse(&ctx.expand(&a.destination).await?)?;
     let repos = a.repos.filter()?;
     let tags = a.tags.filter()?;
-    let (rows, invalid_names) = diff(&ctx.pool, &src, &dst, &repos, &tags, 8).await?;
+    let referrers = (!a.no_referrers).then(ReferrerOptions::default);
+    let (rows, invalid_names) = diff(&ctx.pool, &src, &dst, &repos, &tags, 8, referrers).await?;
     let count = |s: DiffStatus| rows.iter().filter(|r| r.status == s).count();
     let out = DiffOut {
         source: src.display(),
@@ -597,6 +779,7 @@ pub async fn diff_cmd(ctx: &Context, a: &DiffArgs) -> anyhow::Result<()> {
             "status",
             "platforms",
             "size",
+            "note",
         ]);
         let short = |d: &Option<String>| {
             d.as_deref()
@@ -612,6 +795,11 @@ pub async fn diff_cmd(ctx: &Context, a: &DiffArgs) -> anyhow::Result<()> {
                 r.status.to_string(),
                 r.platforms.join(", "),
                 r.size.map(bytes).unwrap_or_default(),
+                if r.referrers_missing > 0 {
+                    format!("{} referrers missing", r.referrers_missing)
+                } else {
+                    String::new()
+                },
             ]);
         }
         format!(

@@ -4,6 +4,7 @@
 //! verified on the way, then child manifests, then the root, tag last. It
 //! reports through [`Reporter`] and never prints; it sees only [`Repo`].
 
+mod referrers;
 mod verify;
 
 use std::collections::{HashMap, HashSet};
@@ -21,6 +22,7 @@ use crate::registry::{Manifest, Repo, UploadTarget};
 use crate::types::media::{self, Descriptor, Parsed};
 use crate::types::{Digest, Platform};
 
+pub use referrers::{discover, Discovered, Found, ReferrerOptions, ReferrerResult, ReferrerStatus};
 pub use verify::Verifying;
 
 /// How one blob got to the destination.
@@ -105,6 +107,8 @@ pub struct CopyOptions {
     pub dry_run: bool,
     /// Retry policy for whole-blob retries.
     pub retry: RetryConfig,
+    /// Signatures, SBOMs and attestations: whether and which travel.
+    pub referrers: ReferrerOptions,
 }
 
 impl Default for CopyOptions {
@@ -113,6 +117,7 @@ impl Default for CopyOptions {
             jobs: 4,
             dry_run: false,
             retry: RetryConfig::default(),
+            referrers: ReferrerOptions::default(),
         }
     }
 }
@@ -148,6 +153,14 @@ pub struct CopyReport {
     pub blobs_mounted: usize,
     /// Bytes streamed (or to stream).
     pub bytes_copied: u64,
+    /// Referrers (signatures, SBOMs, attestations) written (or to write, in a dry run).
+    pub referrers_copied: usize,
+    /// Referrers already at the destination.
+    pub referrers_skipped: usize,
+    /// Referrers that could not be copied (see `referrers`).
+    pub referrers_failed: usize,
+    /// Every referrer found, with what happened to it.
+    pub referrers: Vec<ReferrerResult>,
     /// Wall time.
     pub duration_s: f64,
 }
@@ -184,6 +197,7 @@ pub struct Copier {
     /// Destination repositories this run created: they hold no blob that
     /// this run did not put there, so their blobs are not HEADed.
     fresh: Mutex<HashSet<String>>,
+    referrer_state: referrers::State,
 }
 
 struct Plan {
@@ -208,6 +222,7 @@ impl Copier {
             blobs: Mutex::new(HashMap::new()),
             planned: Mutex::new(HashSet::new()),
             fresh: Mutex::new(HashSet::new()),
+            referrer_state: referrers::State::default(),
         }
     }
 
@@ -252,9 +267,23 @@ impl Copier {
             .clone()
     }
 
-    /// Copies one image. Nothing is tagged unless everything it references
-    /// is present at the destination.
+    /// Copies one image, then its referrers (unless turned off). Nothing is
+    /// tagged unless everything it references is present at the destination.
     pub async fn copy(&self, job: CopyJob<'_>) -> Result<CopyReport> {
+        let start = Instant::now();
+        // Boxed: the referrer walk nests image copies, and unboxed the
+        // future types grow too deep for the compiler in callers.
+        let (mut report, root) = Box::pin(self.copy_image(&job)).await?;
+        if self.opts.referrers.enabled {
+            Box::pin(self.copy_referrers(&job, root.as_ref(), &mut report)).await;
+            report.duration_s = start.elapsed().as_secs_f64();
+        }
+        Ok(report)
+    }
+
+    /// Copies one image's manifest tree; returns the report and, when the
+    /// tree was read from the source, its root.
+    async fn copy_image(&self, job: &CopyJob<'_>) -> Result<(CopyReport, Option<Manifest>)> {
         let start = Instant::now();
         let CopyJob {
             src,
@@ -262,7 +291,7 @@ impl Copier {
             dst,
             dst_ref,
             ..
-        } = job;
+        } = *job;
         let platforms = job.platforms;
         let filtering = !platforms.is_empty();
 
@@ -296,13 +325,16 @@ impl Copier {
                         source_digest: sd.clone(),
                         media_type: head.media_type.clone().unwrap_or_default(),
                     };
-                    return Ok(report(
-                        &job,
-                        start,
-                        root,
-                        CopyStatus::Unchanged,
+                    return Ok((
+                        report(
+                            job,
+                            start,
+                            root,
+                            CopyStatus::Unchanged,
+                            None,
+                            &Tally::default(),
+                        ),
                         None,
-                        &Tally::default(),
                     ));
                 }
             }
@@ -380,17 +412,20 @@ impl Copier {
             }
             tally.manifests = plan.manifests.len();
             tally.manifests_skipped = plan.manifests_skipped;
-            return Ok(report(
-                &job,
-                start,
-                Root {
-                    digest: root.digest.clone(),
-                    source_digest,
-                    media_type: root.media_type.clone(),
-                },
-                CopyStatus::DryRun,
-                Some(&plan),
-                &tally,
+            return Ok((
+                report(
+                    job,
+                    start,
+                    Root {
+                        digest: root.digest.clone(),
+                        source_digest,
+                        media_type: root.media_type.clone(),
+                    },
+                    CopyStatus::DryRun,
+                    Some(&plan),
+                    &tally,
+                ),
+                Some(root),
             ));
         }
 
@@ -455,17 +490,20 @@ impl Copier {
         }
         tally.manifests = pushed;
         tally.manifests_skipped = plan.manifests_skipped;
-        Ok(report(
-            &job,
-            start,
-            Root {
-                digest: root.digest.clone(),
-                source_digest,
-                media_type: root.media_type.clone(),
-            },
-            CopyStatus::Copied,
-            Some(&plan),
-            &tally,
+        Ok((
+            report(
+                job,
+                start,
+                Root {
+                    digest: root.digest.clone(),
+                    source_digest,
+                    media_type: root.media_type.clone(),
+                },
+                CopyStatus::Copied,
+                Some(&plan),
+                &tally,
+            ),
+            Some(root),
         ))
     }
 
@@ -703,6 +741,10 @@ fn report(
         blobs_skipped: t.skipped,
         blobs_mounted: t.mounted,
         bytes_copied: t.bytes,
+        referrers_copied: 0,
+        referrers_skipped: 0,
+        referrers_failed: 0,
+        referrers: Vec::new(),
         duration_s: start.elapsed().as_secs_f64(),
     }
 }

@@ -1,12 +1,17 @@
 //! Tag-by-tag parity between a source and a mirror, with HEAD requests only
 //! (no Docker Hub pull is spent): for each tag, the source and destination
-//! digests and a status — same, missing, different, or extra.
+//! digests and a status — same, missing, different, or extra; a tag whose
+//! referrers (signatures, SBOMs, attestations) are not all at the
+//! destination is different.
 
 use std::collections::BTreeSet;
 
 use futures_util::{stream, StreamExt, TryStreamExt};
 use serde::Serialize;
 
+use std::sync::Arc;
+
+use crate::copy::{Copier, CopyJob, CopyOptions, ReferrerOptions, ReferrerStatus, Silent};
 use crate::error::Result;
 use crate::mirror::{relative, Lister, Namespace, RepoFilter, TagFilter, TagInfo};
 use crate::registry::{Pool, Remote, Repo};
@@ -61,6 +66,9 @@ pub struct DiffRow {
     pub platforms: Vec<String>,
     /// Compressed size (from the Hub API), when known.
     pub size: Option<u64>,
+    /// Referrers of the source image missing at the destination (makes a
+    /// `same` tag `different`).
+    pub referrers_missing: usize,
 }
 
 async fn head_digest(pool: &Pool, registry: &str, repo: &str, tag: &str) -> Result<Option<String>> {
@@ -75,8 +83,46 @@ async fn head_digest(pool: &Pool, registry: &str, repo: &str, tag: &str) -> Resu
     }
 }
 
-/// Compares every (filtered) repository and tag of `src` with `dst`; also
-/// returns the listed names that were refused by the name check.
+/// Referrers of a tag at the source that the destination lacks: a dry run of
+/// the referrer copy (HEADs; reading a source fallback index the destination
+/// lacks is one manifest GET).
+async fn missing_referrers(
+    copier: &Copier,
+    pool: &Pool,
+    (src_registry, src_repo): (&str, &str),
+    (dst_registry, dst_repo): (&str, &str),
+    tag: &str,
+) -> Result<usize> {
+    let src = Repo::Remote(Remote {
+        client: pool.client(src_registry)?,
+        repo: src_repo.to_string(),
+    });
+    let dst = Repo::Remote(Remote {
+        client: pool.client(dst_registry)?,
+        repo: dst_repo.to_string(),
+    });
+    let report = copier
+        .copy(CopyJob {
+            src: &src,
+            src_ref: tag,
+            dst: &dst,
+            dst_ref: tag,
+            src_name: tag.to_string(),
+            dst_name: tag.to_string(),
+            platforms: &[],
+        })
+        .await?;
+    Ok(report
+        .referrers
+        .iter()
+        .filter(|r| r.status != ReferrerStatus::Present)
+        .count())
+}
+
+/// Compares every (filtered) repository and tag of `src` with `dst`; with
+/// `referrers`, a tag whose image is the same but whose referrers are not
+/// all at the destination is `different`. Also returns the listed names
+/// that were refused by the name check.
 pub async fn diff(
     pool: &Pool,
     src: &Namespace,
@@ -84,7 +130,20 @@ pub async fn diff(
     repos: &RepoFilter,
     tags: &TagFilter,
     concurrency: usize,
+    referrers: Option<ReferrerOptions>,
 ) -> Result<(Vec<DiffRow>, Vec<Skipped>)> {
+    let copier = referrers.map(|r| {
+        Copier::new(
+            CopyOptions {
+                jobs: concurrency,
+                dry_run: true,
+                retry: pool.config().retry.clone(),
+                referrers: r,
+            },
+            Arc::new(Silent),
+        )
+    });
+    let copier = copier.as_ref();
     let src_list = Lister::new(pool, &src.registry).await?;
     let dst_list = Lister::new(pool, &dst.registry).await?;
     let mut rows = Vec::new();
@@ -119,8 +178,21 @@ pub async fn diff(
                     (None, false) => None,
                 };
                 let d = head_digest(pool, &dst.registry, dst_ref, &t.name).await?;
+                let mut referrers_missing = 0;
+                if let (Some(c), Some(a), Some(b)) = (copier, &s, &d) {
+                    if a == b {
+                        referrers_missing = missing_referrers(
+                            c,
+                            pool,
+                            (&src.registry, repo_ref),
+                            (&dst.registry, dst_ref),
+                            &t.name,
+                        )
+                        .await?;
+                    }
+                }
                 let status = match (&s, &d) {
-                    (Some(a), Some(b)) if a == b => DiffStatus::Same,
+                    (Some(a), Some(b)) if a == b && referrers_missing == 0 => DiffStatus::Same,
                     (Some(_), Some(_)) => DiffStatus::Different,
                     (Some(_), None) => DiffStatus::Missing,
                     (None, Some(_)) => DiffStatus::Extra,
@@ -138,6 +210,7 @@ pub async fn diff(
                     destination_digest: d,
                     status,
                     platforms: t.platforms,
+                    referrers_missing,
                 })
             })
             .buffer_unordered(concurrency.max(1))

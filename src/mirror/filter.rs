@@ -107,6 +107,23 @@ impl TagFilter {
         self.has_patterns() || self.exact.is_empty()
     }
 
+    /// Whether a tag name is within this filter's reach, for pruning: an
+    /// exact name, or a name the regex and semver range accept ("latest N"
+    /// ranks tags, it does not bound which names the filter covers).
+    pub fn covers(&self, name: &str) -> bool {
+        if self.exact.iter().any(|e| e == name) {
+            return true;
+        }
+        if !self.has_patterns() {
+            return self.exact.is_empty();
+        }
+        self.regex.as_ref().is_none_or(|r| r.is_match(name))
+            && self
+                .semver
+                .as_ref()
+                .is_none_or(|req| tag_version(name).is_some_and(|v| req.matches(&v)))
+    }
+
     /// Applies regex, then semver, then latest N, plus the exact names;
     /// the result is sorted by name.
     pub fn apply(&self, tags: Vec<TagInfo>) -> Vec<TagInfo> {
@@ -188,6 +205,17 @@ mod tests {
         let f = TagFilter::new(vec!["1.0".into()], None, None, None).unwrap();
         assert!(!f.needs_listing());
         assert_eq!(names(f.apply(all)), ["1.0"]);
+    }
+
+    #[test]
+    fn covers_names_for_pruning() {
+        let f = TagFilter::new(vec![], Some(r"1\..*"), None, Some(1)).unwrap();
+        assert!(f.covers("1.9") && !f.covers("2.0"));
+        let f = TagFilter::new(vec!["a".into()], None, None, None).unwrap();
+        assert!(f.covers("a") && !f.covers("b"));
+        assert!(TagFilter::default().covers("anything"));
+        let f = TagFilter::new(vec![], None, Some(">=2"), None).unwrap();
+        assert!(f.covers("2.1") && !f.covers("1.0") && !f.covers("latest"));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod diff;
 pub mod filter;
+pub mod prune;
 pub mod run;
 pub mod sync;
 
@@ -18,6 +19,7 @@ use crate::registry::hub::{HubApi, HubTag, DEFAULT_HUB_API};
 use crate::registry::{Pool, Remote, Repo};
 use crate::types::name::{self, Checked, NameKind, Skipped};
 use crate::types::reference::DOCKER_HUB;
+use crate::types::referrers;
 use crate::types::{Digest, ImageRef};
 
 pub use filter::{RepoFilter, TagFilter};
@@ -241,9 +243,17 @@ impl<'a> Lister<'a> {
         Ok(repos)
     }
 
-    /// Tags of a repository (with digests, dates and sizes from the Hub API).
-    /// A repository that does not exist has no tags.
+    /// Tags of a repository (with digests, dates and sizes from the Hub API),
+    /// without referrer and signature tags (`sha256-<hex>[.sig|.att|.sbom]`:
+    /// they travel with their images) and without names that break the tag
+    /// grammar. A repository that does not exist has no tags.
     pub async fn tags(&self, registry: &str, repo: &str) -> Result<Vec<TagInfo>> {
+        let mut tags = self.all_tags(registry, repo).await?;
+        tags.retain(|t| !referrers::is_referrer_tag(&t.name));
+        Ok(tags)
+    }
+
+    async fn all_tags(&self, registry: &str, repo: &str) -> Result<Vec<TagInfo>> {
         if let (Some(hub), Some((ns, name))) = (&self.hub, repo.split_once('/')) {
             if registry == DOCKER_HUB {
                 return match hub.tags(ns, name).await {
@@ -372,6 +382,8 @@ pub struct Planned {
     pub items: Vec<Item>,
     /// Tags and repositories refused by the name check, with the reason.
     pub skipped: Vec<Skipped>,
+    /// The repositories of the run with their source listings (for `--prune`).
+    pub scopes: Vec<prune::Scope>,
 }
 
 /// Plans a namespace migration: every accepted repository of `src`, every
@@ -414,7 +426,16 @@ pub async fn plan_namespace(
         .try_collect()
         .await?;
     let mut items = Vec::new();
+    let mut scopes = Vec::new();
     for (repo, rel, listed) in listed {
+        scopes.push(prune::Scope {
+            src_registry: src.registry.clone(),
+            src_repo: repo.clone(),
+            dst_registry: dst.registry.clone(),
+            dst_repo: dst.join(&rel),
+            source_tags: listed.iter().map(|t| t.name.clone()).collect(),
+            filter: tags.clone(),
+        });
         for t in tags.apply(listed) {
             items.push(Item {
                 src_registry: src.registry.clone(),
@@ -430,6 +451,7 @@ pub async fn plan_namespace(
     Ok(Planned {
         items,
         skipped: lister.skipped(),
+        scopes,
     })
 }
 

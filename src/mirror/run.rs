@@ -65,6 +65,12 @@ pub struct ImageResult {
     pub bytes_copied: u64,
     /// Docker Hub pulls spent (or that would be spent).
     pub pulls: u64,
+    /// Referrers (signatures, SBOMs, attestations) copied (or to copy).
+    pub referrers_copied: usize,
+    /// Referrers already at the destination.
+    pub referrers_skipped: usize,
+    /// Referrers that failed (the image then counts as failed: rerun).
+    pub referrers_failed: usize,
     /// Why it failed.
     pub error: Option<String>,
     /// Wall time.
@@ -218,6 +224,9 @@ impl<'a> Runner<'a> {
             blobs_copied: 0,
             bytes_copied: 0,
             pulls: 0,
+            referrers_copied: 0,
+            referrers_skipped: 0,
+            referrers_failed: 0,
             error: None,
             duration_s: 0.0,
         };
@@ -291,6 +300,20 @@ impl<'a> Runner<'a> {
         r.digest = Some(report.digest.to_string());
         r.blobs_copied = report.blobs_copied;
         r.bytes_copied = report.bytes_copied;
+        r.referrers_copied = report.referrers_copied;
+        r.referrers_skipped = report.referrers_skipped;
+        r.referrers_failed = report.referrers_failed;
+        if report.referrers_failed > 0 {
+            let first = report
+                .referrers
+                .iter()
+                .find_map(|x| x.error.clone())
+                .unwrap_or_default();
+            return Err(Error::Referrers {
+                failed: report.referrers_failed,
+                detail: first,
+            });
+        }
         if self.opts.dry_run && it.src_registry == DOCKER_HUB {
             r.pulls = report.manifests as u64;
         }

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::mirror::prune::Scope;
 use crate::mirror::{Item, Lister, Planned, TagFilter, TagInfo};
 use crate::registry::ecr::RepoSettings;
 use crate::registry::Pool;
@@ -131,10 +132,13 @@ impl SyncFile {
     }
 
     /// Resolves every mirror to items; lists tags only where patterns need it.
-    /// Listed tags that break the grammar are reported as skipped.
-    pub async fn plan(&self, pool: &Pool) -> Result<Planned> {
+    /// Listed tags that break the grammar are reported as skipped. With
+    /// `list_all` (for `--prune`), mirrors of exact tags are listed too, so
+    /// each mirror's repository comes with its source listing.
+    pub async fn plan(&self, pool: &Pool, list_all: bool) -> Result<Planned> {
         let mut items = Vec::new();
         let mut skipped = Vec::new();
+        let mut scopes: Vec<Scope> = Vec::new();
         for m in &self.mirrors {
             let expand = |s: &str| {
                 let s = s.to_string();
@@ -153,10 +157,18 @@ impl SyncFile {
                 m.semver.as_deref(),
                 m.latest,
             )?;
-            let tags = if filter.needs_listing() {
+            let tags = if filter.needs_listing() || list_all {
                 let lister = Lister::new(pool, &src_registry).await?;
                 let listed = lister.tags(&src_registry, &src_repo).await?;
                 skipped.extend(lister.skipped());
+                scopes.push(Scope {
+                    src_registry: src_registry.clone(),
+                    src_repo: src_repo.clone(),
+                    dst_registry: dst_registry.clone(),
+                    dst_repo: dst_repo.clone(),
+                    source_tags: listed.iter().map(|t| t.name.clone()).collect(),
+                    filter: filter.clone(),
+                });
                 filter.apply(listed)
             } else {
                 filter.apply(Vec::<TagInfo>::new())
@@ -185,7 +197,11 @@ impl SyncFile {
                 });
             }
         }
-        Ok(Planned { items, skipped })
+        Ok(Planned {
+            items,
+            skipped,
+            scopes,
+        })
     }
 }
 

@@ -4,7 +4,8 @@
 //! container roles; `AWS_ENDPOINT_URL_ECR` / `AWS_ENDPOINT_URL` honoured), and
 //! creates repositories with the user's settings, and reads the registry facts
 //! `compare` shows (policies, scanning, replication, cache rules, findings,
-//! caller identity). `aws-sdk-*` is used here
+//! caller identity), and deletes tags (`BatchDeleteImage`) for `--prune`.
+//! `aws-sdk-*` is used here
 //! and nowhere else.
 
 use std::collections::{BTreeMap, HashMap};
@@ -12,8 +13,9 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_ecr::types::{
-    EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability,
-    ImageTagMutabilityExclusionFilter, ImageTagMutabilityExclusionFilterType, Tag,
+    EncryptionConfiguration, EncryptionType, ImageFailureCode, ImageIdentifier,
+    ImageScanningConfiguration, ImageTagMutability, ImageTagMutabilityExclusionFilter,
+    ImageTagMutabilityExclusionFilterType, Tag,
 };
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -409,6 +411,52 @@ impl Ecr {
         }
         out.sort();
         Ok(out)
+    }
+
+    /// Deletes tags with `BatchDeleteImage` (by tag, so an image left without
+    /// tags falls to the repository's lifecycle policy), 100 per call. Returns
+    /// the tags that could not be deleted, with ECR's reason.
+    pub async fn delete_tags(
+        &self,
+        host: &EcrHost,
+        repository: &str,
+        tags: &[String],
+    ) -> Result<Vec<(String, String)>> {
+        let client = self.client(&host.region).await;
+        let mut failures = Vec::new();
+        for chunk in tags.chunks(100) {
+            let mut req = client
+                .batch_delete_image()
+                .registry_id(&host.account)
+                .repository_name(repository);
+            for t in chunk {
+                req = req.image_ids(ImageIdentifier::builder().image_tag(t).build());
+            }
+            let out = req
+                .send()
+                .await
+                .map_err(|e| aws_error("BatchDeleteImage", e))?;
+            for f in out.failures() {
+                let tag = f
+                    .image_id()
+                    .and_then(|i| i.image_tag())
+                    .unwrap_or_default()
+                    .to_string();
+                // Already gone is what we wanted.
+                if f.failure_code() == Some(&ImageFailureCode::ImageNotFound) {
+                    continue;
+                }
+                let reason = format!(
+                    "{}{}",
+                    f.failure_code().map(|c| c.as_str()).unwrap_or("failure"),
+                    f.failure_reason()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
+                );
+                failures.push((tag, reason));
+            }
+        }
+        Ok(failures)
     }
 
     /// The caller's account id (STS `GetCallerIdentity`), for `ecr://` references.

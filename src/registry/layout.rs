@@ -37,6 +37,7 @@ use crate::error::{Error, Result};
 use crate::registry::{ByteStream, Manifest, ManifestHead};
 use crate::types::media::{self, detect_media_type, Parsed};
 use crate::types::name::{Checked, NameKind};
+use crate::types::referrers::is_referrer_tag;
 use crate::types::Digest;
 
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -399,13 +400,18 @@ impl Layout {
             Some((d, mt))
         };
         if reference.is_empty() {
-            return match entries.as_slice() {
+            // Referrer tags (`sha256-<hex>`, cosign's) are not images of their own.
+            let images: Vec<&Value> = entries
+                .iter()
+                .filter(|e| !ref_name(e).is_some_and(is_referrer_tag))
+                .collect();
+            return match images.as_slice() {
                 [one] => Ok(pick(one)),
                 [] => Ok(None),
                 _ => Err(Error::Usage(format!(
                     "oci:{} holds {} images; name one with oci:PATH:TAG",
                     self.root.display(),
-                    entries.len()
+                    images.len()
                 ))),
             };
         }
@@ -684,6 +690,34 @@ impl Layout {
         f.sync_all().await.map_err(|e| Error::io(&tmp.path, e))?;
         drop(f);
         blocking(move || tmp.publish(&dest)).await
+    }
+
+    /// Removes a tag from `index.json` (the blobs stay), under the layout's
+    /// file lock; `false` when absent.
+    pub async fn delete_tag(&self, tag: &str) -> Result<bool> {
+        let _guard = self.index_lock.lock().await;
+        let root = self.root.clone();
+        let tag = tag.to_string();
+        blocking(move || {
+            let lock = std::fs::File::open(&root).map_err(|e| Error::io(&root, e))?;
+            fs4::FileExt::lock(&lock).map_err(|e| Error::io(&root, e))?;
+            let mut index = read_index_at(&root)?;
+            let mut list = entries(&index);
+            let before = list.len();
+            list.retain(|e| ref_name(e) != Some(tag.as_str()));
+            if list.len() == before {
+                return Ok(false);
+            }
+            index["manifests"] = Value::Array(list);
+            let bytes = serde_json::to_vec_pretty(&index).map_err(|e| Error::InvalidManifest {
+                what: "index.json".into(),
+                reason: e.to_string(),
+            })?;
+            write_durable(&root.join("index.json"), &bytes)?;
+            drop(lock);
+            Ok(true)
+        })
+        .await
     }
 
     /// Tags recorded in `index.json`; ref names that are not valid tags

@@ -27,11 +27,12 @@ use futures_util::Stream;
 use tokio::sync::Semaphore;
 
 use crate::error::Result;
+use crate::types::referrers::ReferrerList;
 use crate::types::Digest;
 
 pub use layout::Layout;
 pub use pool::Pool;
-pub use remote::Remote;
+pub use remote::{DeleteOutcome, Remote};
 
 /// A stream of blob bytes.
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>;
@@ -192,6 +193,57 @@ impl Repo {
                 "local upload target for remote {}",
                 r.repo
             ))),
+        }
+    }
+
+    /// PUT a referrer manifest (one with `subject`) under its digest; `true`
+    /// when the registry indexed its subject for the referrers API. A layout
+    /// stores the blob only (its referrers are found through the fallback tag).
+    pub async fn put_referrer(&self, m: &Manifest) -> Result<bool> {
+        match self {
+            Repo::Remote(r) => r.put_referrer(m.digest.as_str(), m).await,
+            Repo::Layout(l) => l
+                .put_manifest(m.digest.as_str(), m, false)
+                .await
+                .map(|()| false),
+        }
+    }
+
+    /// The referrers of `subject` through the OCI referrers API; `None` where
+    /// it is not served (a layout, a registry without it).
+    pub async fn referrers(
+        &self,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Option<ReferrerList>> {
+        match self {
+            Repo::Remote(r) => r.referrers(subject, artifact_type).await,
+            Repo::Layout(_) => Ok(None),
+        }
+    }
+
+    /// Deletes a tag where the registry can delete a tag alone (OCI 1.1 tag
+    /// deletion; a layout's `index.json`).
+    pub async fn delete_tag(&self, tag: &str) -> Result<DeleteOutcome> {
+        match self {
+            Repo::Remote(r) => r.delete_manifest(tag).await,
+            Repo::Layout(l) => Ok(if l.delete_tag(tag).await? {
+                DeleteOutcome::Deleted
+            } else {
+                DeleteOutcome::NotFound
+            }),
+        }
+    }
+
+    /// Deletes a manifest by digest (a registry removes the tags pointing at
+    /// it too). Not for layouts, whose tags are deleted one by one.
+    pub async fn delete_digest(&self, d: &Digest) -> Result<DeleteOutcome> {
+        match self {
+            Repo::Remote(r) => r.delete_manifest(d.as_str()).await,
+            Repo::Layout(_) => Ok(DeleteOutcome::Refused {
+                status: 0,
+                detail: "an OCI layout deletes tags, not manifests".into(),
+            }),
         }
     }
 

@@ -1,7 +1,8 @@
 //! A repository in a remote registry: the OCI distribution API calls the copy
 //! engine needs (manifest HEAD/GET/PUT with the full Accept list, blob
 //! HEAD/GET, upload with cross-repository mount, monolithic streaming PUT or
-//! ≥ 5 MiB PATCH chunks, tag listing with pagination).
+//! ≥ 5 MiB PATCH chunks, tag listing with pagination), the OCI 1.1 referrers
+//! API and manifest deletion.
 
 use std::sync::Arc;
 
@@ -16,10 +17,11 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::registry::client::{status_error, RegistryClient, Req, Scope};
 use crate::registry::pulls::Grant;
-use crate::registry::response::{read_limited, ErrorCode};
+use crate::registry::response::{read_limited, ErrorBody, ErrorCode, MAX_ERROR_BODY};
 use crate::registry::{ByteStream, Manifest, ManifestHead, UploadTarget};
-use crate::types::media::{detect_media_type, MANIFEST_ACCEPT};
+use crate::types::media::{self, detect_media_type, MANIFEST_ACCEPT};
 use crate::types::name::{check_repository, check_tag, Checked, NameKind};
+use crate::types::referrers::{self, ReferrerList};
 use crate::types::Digest;
 
 /// Largest page of a tag or catalog listing read.
@@ -29,6 +31,22 @@ const MAX_PAGES: usize = 100_000;
 
 /// Largest manifest accepted (ECR's PutImage limit is 4 MiB).
 pub const MAX_MANIFEST: usize = 4 * 1024 * 1024;
+
+/// What a manifest DELETE did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    /// Deleted.
+    Deleted,
+    /// Nothing there.
+    NotFound,
+    /// The registry refuses this delete (deletes disabled, or no tag deletion).
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The registry's error code and message.
+        detail: String,
+    },
+}
 
 /// A repository on a registry.
 #[derive(Clone, Debug)]
@@ -256,6 +274,17 @@ impl Remote {
 
     /// PUT a manifest's exact bytes.
     pub async fn put_manifest(&self, reference: &str, m: &Manifest) -> Result<()> {
+        self.put_manifest_headers(reference, m).await.map(|_| ())
+    }
+
+    /// PUT a manifest that carries a `subject`; `true` when the registry says
+    /// (`OCI-Subject` header) that it indexed the subject for the referrers API.
+    pub async fn put_referrer(&self, reference: &str, m: &Manifest) -> Result<bool> {
+        let h = self.put_manifest_headers(reference, m).await?;
+        Ok(h.contains_key("oci-subject"))
+    }
+
+    async fn put_manifest_headers(&self, reference: &str, m: &Manifest) -> Result<HeaderMap> {
         let url = self.manifest_url(reference)?;
         let mut h = HeaderMap::new();
         h.insert(
@@ -279,7 +308,109 @@ impl Remote {
                 status_error(&Method::PUT, &url, &self.what("manifest", reference), resp).await,
             );
         }
-        Ok(())
+        Ok(resp.headers().clone())
+    }
+
+    /// The referrers of `subject` through the OCI 1.1 referrers API
+    /// (`GET /v2/<name>/referrers/<digest>`, every page), filtered by the
+    /// registry when one `artifact_type` is given (the caller filters again:
+    /// a registry may ignore the filter). `None` when the registry does not
+    /// serve the API (404 without a registry error code, 400, 405).
+    pub async fn referrers(
+        &self,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Option<ReferrerList>> {
+        let mut url = self.repo_url(&format!("referrers/{subject}"))?;
+        if let Some(t) = artifact_type {
+            url.query_pairs_mut().append_pair("artifactType", t);
+        }
+        let what = format!("referrers of {}/{}@{subject}", self.client.name, self.repo);
+        let scope = Scope::pull(&self.repo);
+        let mut out = ReferrerList::default();
+        let mut h = HeaderMap::new();
+        h.insert(ACCEPT, HeaderValue::from_static(media::OCI_INDEX));
+        for _ in 0..1000 {
+            let resp = self
+                .request(Method::GET, url.clone(), h.clone(), None, &scope)
+                .await?;
+            let status = resp.status();
+            if matches!(
+                status,
+                StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST | StatusCode::METHOD_NOT_ALLOWED
+            ) {
+                let (body, _) = read_limited(resp, MAX_ERROR_BODY).await.unwrap_or_default();
+                let body = ErrorBody::parse(&body);
+                // NAME_UNKNOWN is about the repository, not the API: the
+                // route exists. Any other 404 (an unknown route) means no API.
+                if status == StatusCode::NOT_FOUND && body.has(&ErrorCode::NameUnknown) {
+                    return Err(Error::NotFound {
+                        what,
+                        detail: body.describe(),
+                    });
+                }
+                return Ok(None);
+            }
+            if !status.is_success() {
+                return Err(status_error(&Method::GET, &url, &what, resp).await);
+            }
+            let next = next_link(resp.headers());
+            let (body, truncated) = read_limited(resp, MAX_MANIFEST).await?;
+            if truncated {
+                return Err(Error::InvalidManifest {
+                    what,
+                    reason: format!("a referrers page larger than {MAX_MANIFEST} bytes"),
+                });
+            }
+            let page = referrers::parse_list(&what, &body)?;
+            out.entries.extend(page.entries);
+            if out.entries.len() > referrers::MAX_REFERRERS {
+                return Err(Error::InvalidManifest {
+                    what,
+                    reason: format!("more than {} referrers", referrers::MAX_REFERRERS),
+                });
+            }
+            match next.and_then(|n| url.join(&n).ok()) {
+                // Pagination stays on the registry's own host.
+                Some(n) if n.host_str() == url.host_str() && n.port() == url.port() => url = n,
+                _ => return Ok(Some(out)),
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Deletes a manifest by tag (OCI 1.1 tag deletion) or by digest (the
+    /// manifest and, on most registries, every tag pointing at it).
+    pub async fn delete_manifest(&self, reference: &str) -> Result<DeleteOutcome> {
+        let url = self.manifest_url(reference)?;
+        let resp = self
+            .request(
+                Method::DELETE,
+                url.clone(),
+                accept(),
+                None,
+                &Scope::delete(&self.repo),
+            )
+            .await?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(DeleteOutcome::Deleted);
+        }
+        if status == StatusCode::NOT_FOUND {
+            return Ok(DeleteOutcome::NotFound);
+        }
+        let what = self.what("manifest", reference);
+        match status_error(&Method::DELETE, &url, &what, resp).await {
+            Error::Http {
+                status: 400 | 405,
+                detail,
+                ..
+            } => Ok(DeleteOutcome::Refused {
+                status: status.as_u16(),
+                detail,
+            }),
+            e => Err(e),
+        }
     }
 
     /// HEAD a blob; its size when present.

@@ -8,6 +8,7 @@ pub mod media;
 pub mod name;
 pub mod platform;
 pub mod reference;
+pub mod referrers;
 pub mod tree;
 
 pub use action::Action;

@@ -236,6 +236,19 @@ impl Registry {
         );
     }
 
+    /// Pushes every blob, manifest and tag of an OCI layout byte for byte
+    /// (`rig/pushlayout.py`; artifacts with `subject` included) straight to
+    /// this registry. `args`: `--no-fallback-tags`, `--only-tag T`.
+    pub fn push_raw(&self, layout: &Path, repo: &str, args: &[&str]) {
+        push_raw(
+            &format!("http://{}", self.addr()),
+            self.creds.as_ref(),
+            layout,
+            repo,
+            args,
+        );
+    }
+
     /// The raw manifest bytes of `repo:reference` as skopeo sees them, or None.
     pub fn skopeo_raw(&self, repo: &str, reference: &str) -> Option<Vec<u8>> {
         let sep = if reference.starts_with("sha256:") {
@@ -281,6 +294,32 @@ impl Registry {
     }
 }
 
+/// Runs `rig/pushlayout.py` against `base`.
+pub fn push_raw(
+    base: &str,
+    creds: Option<&(String, String)>,
+    layout: &Path,
+    repo: &str,
+    args: &[&str],
+) {
+    let mut cmd = Command::new(python());
+    cmd.arg(repo_root().join("rig/pushlayout.py"))
+        .arg(layout)
+        .arg(base)
+        .arg(repo)
+        .args(args);
+    if let Some((u, p)) = creds {
+        cmd.args(["--user", &format!("{u}:{p}")]);
+    }
+    let out = cmd.output().expect("pushlayout");
+    assert!(
+        out.status.success(),
+        "pushlayout failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn start_token_server(dir: &Path) -> (u16, Proc) {
     let mut child = Command::new(python())
         .arg(repo_root().join("rig/tokenserver.py"))
@@ -323,6 +362,8 @@ pub struct Image<'a> {
     pub shared: u32,
     pub seed: u64,
     pub single: bool,
+    /// Add supply-chain artifacts (mkimage `--referrers`), with this payload seed.
+    pub referrers: Option<&'a str>,
 }
 
 impl Default for Image<'_> {
@@ -335,6 +376,7 @@ impl Default for Image<'_> {
             shared: 1,
             seed: 1,
             single: false,
+            referrers: None,
         }
     }
 }
@@ -362,6 +404,9 @@ pub fn build_image(dir: &Path, img: &Image) -> Value {
         .args(["--seed", &img.seed.to_string()]);
     if img.single {
         cmd.arg("--single");
+    }
+    if let Some(seed) = img.referrers {
+        cmd.args(["--referrers", "--referrers-seed", seed]);
     }
     let out = cmd.output().expect("mkimage");
     assert!(
@@ -606,12 +651,19 @@ fn aws_env(env: &mut Env, ecr_port: u16, sts_port: u16) {
 pub struct Ecr {
     pub moto_port: u16,
     pub front_port: u16,
+    /// The front's ECR API listener (moto, with BatchDeleteImage applied to the registry).
+    pub api_port: u16,
     pub registry: Registry,
     _procs: Vec<Proc>,
 }
 
 impl Ecr {
     pub fn start(dir: &Path) -> Ecr {
+        Self::start_with(dir, 0)
+    }
+
+    /// With the referrers API paged `referrers_page` entries at a time (0: one page).
+    pub fn start_with(dir: &Path, referrers_page: usize) -> Ecr {
         let (moto, line) = spawn_listening({
             let mut c = Command::new(repo_root().join("rig/moto.sh"));
             c.arg("0");
@@ -630,21 +682,74 @@ impl Ecr {
                     "--region",
                     "us-east-1",
                     "--quiet",
+                    "--api",
+                    "--registry-auth",
+                    &format!("{ECR_USER}:{ECR_PASS}"),
+                    "--referrers-page",
+                    &referrers_page.to_string(),
                 ]);
             c
         });
+        // "LISTENING http://127.0.0.1:P1 api=http://127.0.0.1:P2"
+        let mut words = line.split_whitespace().skip(1);
+        let front_port = words.next().map(port_of).expect("front port");
+        let api_port = words
+            .next()
+            .and_then(|w| w.strip_prefix("api="))
+            .map(port_of)
+            .unwrap_or_else(|| panic!("ecrfront said {line:?}"));
         Ecr {
             moto_port,
-            front_port: port_of(&line),
+            front_port,
+            api_port,
             registry,
             _procs: vec![front, moto],
         }
     }
 
+    /// Pushes an OCI layout byte for byte through the front (so referrers are
+    /// recorded), creating the repository first.
+    pub fn push_raw(&self, layout: &Path, repo: &str, args: &[&str]) {
+        self.api(
+            "CreateRepository",
+            serde_json::json!({ "repositoryName": repo }),
+        );
+        push_raw(
+            &format!("http://127.0.0.1:{}", self.front_port),
+            Some(&(ECR_USER.to_string(), ECR_PASS.to_string())),
+            layout,
+            repo,
+            args,
+        );
+    }
+
+    /// The referrers the front's API lists for `subject` (every page).
+    pub fn referrers(&self, repo: &str, subject: &str) -> Vec<String> {
+        let auth = format!("Basic {}", b64(&format!("{ECR_USER}:{ECR_PASS}")));
+        let (status, body) = http(
+            self.front_port,
+            "GET",
+            &format!("/v2/{repo}/referrers/{subject}"),
+            &[("Authorization", &auth)],
+            "",
+        );
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).expect("referrers JSON");
+        let mut out: Vec<String> = v["manifests"]
+            .as_array()
+            .expect("manifests")
+            .iter()
+            .map(|m| m["digest"].as_str().unwrap_or_default().to_string())
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Points the ECR host at this stand-in; AWS credentials for moto.
     pub fn configure(&self, env: &mut Env) {
         env.endpoint(ECR_HOST, self.front_port);
-        aws_env(env, self.moto_port, self.moto_port);
+        // The ECR API through the front (BatchDeleteImage reaches the data plane).
+        aws_env(env, self.api_port, self.moto_port);
     }
 
     /// Calls the ECR API on moto.

@@ -13,6 +13,8 @@ mod faults;
 mod features;
 mod measure;
 mod migrate;
+mod prune;
+mod referrers;
 mod rewrite;
 mod roundtrips;
 mod security;

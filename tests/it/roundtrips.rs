@@ -41,7 +41,9 @@ fn one_token_request_covers_every_repository_of_a_run() {
     let issued = hub.token_stats()["tokens_issued"].as_u64().unwrap() - before;
     assert_eq!(issued, 1, "one token for six repositories, not one each");
     // Requests at the source per image: a HEAD and a GET (plus the ping
-    // and blob GETs); nothing repeated.
+    // and blob GETs); nothing repeated. Referrer discovery (on by default)
+    // adds one tag listing per repository and one referrers-API probe per
+    // registry.
     let src = r["hosts"]
         .as_array()
         .unwrap()
@@ -50,9 +52,14 @@ fn one_token_request_covers_every_repository_of_a_run() {
         .unwrap()
         .clone();
     assert_eq!(src["throttled"], 0);
-    assert!(src["requests"].as_u64().unwrap() <= 6 * 4 + 2, "{src}");
+    assert!(
+        src["requests"].as_u64().unwrap() <= 6 * 4 + 2 + 6 + 1,
+        "{src}"
+    );
 
-    // A no-op rerun: a HEAD per image on each side, one token again.
+    // A no-op rerun: a HEAD per image on each side, one token again; for
+    // referrers a tag listing per source repository and one probe per
+    // registry (source and destination).
     let before = hub.token_stats()["tokens_issued"].as_u64().unwrap();
     let again = env
         .crossdock(&["sync", file.to_str().unwrap(), "-o", "json"])
@@ -70,8 +77,27 @@ fn one_token_request_covers_every_repository_of_a_run() {
         .map(|h| h["requests"].as_u64().unwrap())
         .sum();
     assert!(
-        total <= 6 * 2 + 2,
+        total <= 6 * 2 + 2 + 6 + 2,
         "two HEADs per image: {}",
         again["hosts"]
     );
+    assert_eq!(again["referrers_failed"], 0);
+    // Without referrers: the two HEADs alone.
+    let bare = env
+        .crossdock(&[
+            "sync",
+            file.to_str().unwrap(),
+            "--no-referrers",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    let total: u64 = bare["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["requests"].as_u64().unwrap())
+        .sum();
+    assert!(total <= 6 * 2 + 2, "two HEADs per image: {}", bare["hosts"]);
 }
