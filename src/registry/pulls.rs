@@ -28,12 +28,11 @@ struct State {
 }
 
 impl State {
-    fn available(&self) -> Option<u64> {
-        self.snapshot.as_ref().map(|s| {
-            s.remaining
-                .saturating_sub(self.reserved)
-                .saturating_sub(self.in_flight)
-        })
+    /// Pulls neither reserved nor in flight, of what `snap` says is left.
+    fn available(&self, snap: &RateLimit) -> u64 {
+        snap.remaining
+            .saturating_sub(self.reserved)
+            .saturating_sub(self.in_flight)
     }
 }
 
@@ -199,12 +198,11 @@ impl PullBudget {
     /// Tries to reserve `n` pulls (at most the whole limit at once).
     pub fn try_reserve(&self, n: u64) -> Reserve {
         self.with_state(|s| {
-            let Some(avail) = s.available() else {
-                return Reserve::Granted(None);
-            };
+            // No figures seen: no limit applies.
             let Some(snap) = s.snapshot.clone() else {
                 return Reserve::Granted(None);
             };
+            let avail = s.available(&snap);
             let want = n.min(snap.limit.max(1)).max(1);
             if avail >= want {
                 s.reserved = s.reserved.saturating_add(want);

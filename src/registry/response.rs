@@ -125,12 +125,9 @@ pub const MAX_ERROR_BODY: usize = 64 * 1024;
 const MAX_SHOWN: usize = 300;
 
 fn clean(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_SHOWN)
-        .collect();
-    if s.chars().filter(|c| !c.is_control()).count() > MAX_SHOWN {
+    let mut shown = s.chars().filter(|c| !c.is_control());
+    let mut out: String = shown.by_ref().take(MAX_SHOWN).collect();
+    if shown.next().is_some() {
         out.push('…');
     }
     out.trim().to_string()
