@@ -185,6 +185,11 @@ pub struct CopyJob<'a> {
 
 type BlobCell = Arc<OnceCell<BlobOutcome>>;
 
+/// Below this size a blob's transfer is dominated by round trips, not bytes.
+const SMALL_BLOB: u64 = 1 << 20;
+/// Small-blob transfers allowed per `--jobs` stream.
+const SMALL_PER_JOB: usize = 4;
+
 /// Runs copies; shares the concurrency limit and the per-digest "once"
 /// between every image it copies, so a blob shared by several tags moves once.
 pub struct Copier {
@@ -192,11 +197,16 @@ pub struct Copier {
     reporter: Arc<dyn Reporter>,
     stop: Stop,
     jobs: Arc<Semaphore>,
+    /// Transfers of blobs under [`SMALL_BLOB`].
+    small: Arc<Semaphore>,
     blobs: Mutex<HashMap<(String, Digest), BlobCell>>,
     planned: Mutex<HashSet<(String, Digest)>>,
     /// Destination repositories this run created: they hold no blob that
     /// this run did not put there, so their blobs are not HEADed.
     fresh: Mutex<HashSet<String>>,
+    /// Manifests this run wrote, per destination repository: in a fresh
+    /// repository they are the only ones there.
+    pushed: Mutex<HashSet<(String, Digest)>>,
     referrer_state: referrers::State,
 }
 
@@ -214,14 +224,19 @@ impl Copier {
     /// A copier with its options and reporter.
     pub fn new(opts: CopyOptions, reporter: Arc<dyn Reporter>) -> Self {
         let jobs = Arc::new(Semaphore::new(opts.jobs.max(1)));
+        let small = Arc::new(Semaphore::new(
+            opts.jobs.max(1).saturating_mul(SMALL_PER_JOB),
+        ));
         Copier {
             opts,
             reporter,
             stop: Stop::default(),
             jobs,
+            small,
             blobs: Mutex::new(HashMap::new()),
             planned: Mutex::new(HashSet::new()),
             fresh: Mutex::new(HashSet::new()),
+            pushed: Mutex::new(HashSet::new()),
             referrer_state: referrers::State::default(),
         }
     }
@@ -257,6 +272,21 @@ impl Copier {
         }
     }
 
+    /// Remembers a manifest written to `dst`.
+    fn record_push(&self, dst: &Repo, d: &Digest) {
+        if let Ok(mut p) = self.pushed.lock() {
+            p.insert((dst.describe(), d.clone()));
+        }
+    }
+
+    /// Whether a manifest of a fresh repository is there (this run wrote it).
+    fn was_pushed(&self, dst: &Repo, d: &Digest) -> bool {
+        self.pushed
+            .lock()
+            .map(|p| p.contains(&(dst.describe(), d.clone())))
+            .unwrap_or(false)
+    }
+
     fn cell(&self, dst: &Repo, d: &Digest) -> BlobCell {
         let mut map = match self.blobs.lock() {
             Ok(m) => m,
@@ -273,7 +303,14 @@ impl Copier {
         let start = Instant::now();
         // Boxed: the referrer walk nests image copies, and unboxed the
         // future types grow too deep for the compiler in callers.
-        let (mut report, root) = Box::pin(self.copy_image(&job)).await?;
+        // The source's referrer tags are listed while the image copies.
+        let warm = async {
+            if self.opts.referrers.enabled {
+                self.warm_source_tags(job.src).await;
+            }
+        };
+        let (copied, ()) = tokio::join!(Box::pin(self.copy_image(&job)), warm);
+        let (mut report, root) = copied?;
         if self.opts.referrers.enabled {
             Box::pin(self.copy_referrers(&job, root.as_ref(), &mut report)).await;
             report.duration_s = start.elapsed().as_secs_f64();
@@ -296,15 +333,22 @@ impl Copier {
         let filtering = !platforms.is_empty();
 
         // Cheap check first: HEADs only (both at once), no pull spent when
-        // nothing changed.
+        // nothing changed. A repository this run created holds nothing it
+        // did not write: no check there, the tree is read at once.
         // At a layout destination, "present" means the whole image is intact.
-        let (head, dst_head) = tokio::join!(src.head_manifest(src_ref), dst.head_complete(dst_ref));
-        let head = head?.ok_or_else(|| Error::NotFound {
-            what: format!("manifest {}", job.src_name),
-            detail: "no such tag or digest at the source".into(),
-        })?;
-        let dst_head = dst_head?;
-        if let Some(sd) = &head.digest {
+        let fresh = self.is_fresh(dst);
+        let (head, dst_head) = if fresh {
+            (None, None)
+        } else {
+            let (head, dst_head) =
+                tokio::join!(src.head_manifest(src_ref), dst.head_complete(dst_ref));
+            let head = head?.ok_or_else(|| Error::NotFound {
+                what: format!("manifest {}", job.src_name),
+                detail: "no such tag or digest at the source".into(),
+            })?;
+            (Some(head), dst_head?)
+        };
+        if let Some((head, sd)) = head.as_ref().and_then(|h| Some((h, h.digest.as_ref()?))) {
             if let Some(dh) = &dst_head {
                 // Filtered: the destination index records what it was cut
                 // from (read from the destination: no source pull).
@@ -366,7 +410,6 @@ impl Copier {
         // Which blobs are missing at the destination (HEAD, in parallel;
         // none in a repository this run created: what this run put there
         // is known to the per-digest cells).
-        let fresh = self.is_fresh(dst);
         let checks = stream::iter(plan.blobs.iter().cloned())
             .map(|b| async move {
                 let cell = self.cell(dst, &b.digest);
@@ -465,6 +508,7 @@ impl Copier {
         let mut pushed = stream::iter(leaves)
             .map(|m| async move {
                 dst.put_manifest(m.digest.as_str(), m, false).await?;
+                self.record_push(dst, &m.digest);
                 self.reporter.manifest_pushed(&m.digest, m.digest.as_str());
                 Ok::<_, Error>(())
             })
@@ -473,6 +517,7 @@ impl Copier {
             .await?;
         for m in nested {
             dst.put_manifest(m.digest.as_str(), m, false).await?;
+            self.record_push(dst, &m.digest);
             pushed += 1;
             self.reporter.manifest_pushed(&m.digest, m.digest.as_str());
         }
@@ -485,6 +530,7 @@ impl Copier {
                 .is_some_and(|h| h.digest.as_ref() == Some(&root_m.digest));
         if !tag_holds_root {
             dst.put_manifest(dst_ref, root_m, true).await?;
+            self.record_push(dst, &root_m.digest);
             pushed += 1;
             self.reporter.manifest_pushed(&root_m.digest, dst_ref);
         }
@@ -524,6 +570,7 @@ impl Copier {
             filtered: false,
         };
         let mut seen_blobs = HashSet::new();
+        let fresh = self.is_fresh(dst);
         let mut top = top;
         if media::is_index(&top.media_type) && !platforms.is_empty() {
             top = filter_index(&top, platforms)?;
@@ -576,15 +623,22 @@ impl Copier {
                         .into_iter()
                         .filter(|c| seen_manifests.insert(c.digest.clone()))
                         .collect();
-                    let present = stream::iter(children.iter())
-                        .map(|c| async move {
-                            dst.head_complete(c.digest.as_str())
-                                .await
-                                .map(|h| h.is_some())
-                        })
-                        .buffered(self.opts.jobs.max(1))
-                        .try_collect::<Vec<_>>()
-                        .await?;
+                    let present = if fresh {
+                        children
+                            .iter()
+                            .map(|c| self.was_pushed(dst, &c.digest))
+                            .collect()
+                    } else {
+                        stream::iter(children.iter())
+                            .map(|c| async move {
+                                dst.head_complete(c.digest.as_str())
+                                    .await
+                                    .map(|h| h.is_some())
+                            })
+                            .buffered(self.opts.jobs.max(1))
+                            .try_collect::<Vec<_>>()
+                            .await?
+                    };
                     let missing: Vec<_> = children
                         .iter()
                         .zip(&present)
@@ -634,8 +688,26 @@ impl Copier {
         Ok(plan)
     }
 
-    async fn acquire(&self, src: &Repo, dst: &Repo) -> Result<Vec<OwnedSemaphorePermit>> {
+    /// Permits for one blob transfer. A stream of a big blob holds one of
+    /// `--jobs` and one of each host's; a small one (configs, thin layers)
+    /// costs round trips rather than bandwidth, so it takes one of a
+    /// larger pool and no host stream (the hosts' request lanes still
+    /// bound it).
+    async fn acquire(
+        &self,
+        src: &Repo,
+        dst: &Repo,
+        size: u64,
+    ) -> Result<Vec<OwnedSemaphorePermit>> {
         let closed = |_| Error::Internal("concurrency limiter closed".into());
+        if size < SMALL_BLOB {
+            return Ok(vec![self
+                .small
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(closed)?]);
+        }
         let mut permits = vec![self.jobs.clone().acquire_owned().await.map_err(closed)?];
         // Source and destination host permits are taken together, in a fixed
         // (name) order so two opposite copies cannot deadlock.
@@ -668,7 +740,7 @@ impl Copier {
 
     async fn transfer(&self, src: &Repo, dst: &Repo, b: &Descriptor) -> Result<BlobOutcome> {
         self.stopped()?;
-        let _permits = self.acquire(src, dst).await?;
+        let _permits = self.acquire(src, dst, b.size).await?;
         // Waiting for a permit is not being in flight: a stop now starts nothing.
         self.stopped()?;
         let local_gate = Backoff::default();
@@ -683,12 +755,21 @@ impl Copier {
                 if attempt > 1 && dst.has_blob(&b.digest, b.size).await? {
                     return Ok(BlobOutcome::Skipped);
                 }
-                let target = dst.begin_upload(&b.digest, mount_from).await?;
-                if matches!(target, UploadTarget::Mounted) {
-                    return Ok(BlobOutcome::Mounted);
-                }
+                // Without a mount to try, the upload opens while the source
+                // answers its GET: one round trip instead of two. A mount
+                // may make the bytes unnecessary, so it goes first.
+                let (target, body) = if mount_from.is_some() {
+                    let target = dst.begin_upload(&b.digest, mount_from).await?;
+                    if matches!(target, UploadTarget::Mounted) {
+                        return Ok(BlobOutcome::Mounted);
+                    }
+                    (target, src.get_blob(&b.digest).await?)
+                } else {
+                    let (target, body) =
+                        tokio::join!(dst.begin_upload(&b.digest, None), src.get_blob(&b.digest));
+                    (target?, body?)
+                };
                 self.reporter.blob_started(&b.digest, b.size);
-                let body = src.get_blob(&b.digest).await?;
                 let (verifying, failure) = Verifying::new(
                     body,
                     b.digest.clone(),

@@ -148,6 +148,20 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     }
 }
 
+/// Referrer tags by subject; names set aside by the name check are not among
+/// them, and referrer tags are recognised by a strict parse.
+fn index_tags(names: &[String]) -> TagIndex {
+    let mut map: HashMap<Digest, SubjectTags> = HashMap::new();
+    for t in names {
+        match ReferrerTag::parse(t) {
+            Some(ReferrerTag::Fallback(d)) => map.entry(d).or_default().fallback = true,
+            Some(ReferrerTag::Cosign(d, k)) => map.entry(d).or_default().cosign.push(k),
+            None => {}
+        }
+    }
+    Arc::new(map)
+}
+
 /// The registry a repository is on, for capability memory.
 fn registry_key(r: &Repo) -> String {
     match r {
@@ -184,6 +198,9 @@ impl Copier {
         root: Option<&Manifest>,
         report: &mut CopyReport,
     ) {
+        if self.source_has_none(job.src, &report.source_digest).await {
+            return;
+        }
         let subjects = match self.subjects(job, root, report).await {
             Ok(s) => s,
             Err(e) => {
@@ -282,29 +299,60 @@ impl Copier {
             .or_insert_with(|| Arc::new(OnceCell::new()))
             .clone();
         cell.get_or_init(|| async {
-            let mut map: HashMap<Digest, SubjectTags> = HashMap::new();
             match src.tags().await {
-                Ok(tags) => {
-                    // Referrer tags are recognised by a strict parse: names
-                    // set aside by the name check are not among them.
-                    for t in tags.names {
-                        match ReferrerTag::parse(&t) {
-                            Some(ReferrerTag::Fallback(d)) => map.entry(d).or_default().fallback = true,
-                            Some(ReferrerTag::Cosign(d, k)) => map.entry(d).or_default().cosign.push(k),
-                            None => {}
-                        }
-                    }
+                Ok(tags) => index_tags(&tags.names),
+                Err(Error::NotFound { .. }) => Arc::default(),
+                Err(e) => {
+                    self.reporter.note(&format!(
+                        "cannot list the tags of {} ({e}): its fallback and cosign referrer tags are not copied",
+                        src.describe()
+                    ));
+                    Arc::default()
                 }
-                Err(Error::NotFound { .. }) => {}
-                Err(e) => self.reporter.note(&format!(
-                    "cannot list the tags of {} ({e}): its fallback and cosign referrer tags are not copied",
-                    src.describe()
-                )),
             }
-            Arc::new(map)
         })
         .await
         .clone()
+    }
+
+    /// Lists the source's referrer tags ahead of need (once per repository).
+    pub(super) async fn warm_source_tags(&self, src: &Repo) {
+        self.source_tags(src).await;
+    }
+
+    /// The tags of a source repository, listed by the caller (a plan's
+    /// listing): the referrer machinery will not list them again.
+    pub fn know_source_tags(&self, src: &Repo, names: &[String]) {
+        let cell = lock(&self.referrer_state.tags)
+            .entry(src.describe())
+            .or_insert_with(|| Arc::new(OnceCell::new()))
+            .clone();
+        if !cell.initialized() {
+            let _ = cell.set(index_tags(names));
+        }
+    }
+
+    /// Whether the source holds no referrer at all: it has no referrer or
+    /// signature tag and does not serve the referrers API. Then an unchanged image's manifests need
+    /// not be read to look for theirs.
+    /// The first image of a run probes the API (its answer is asked again
+    /// by the walk when the API is served: one request per run).
+    async fn source_has_none(&self, src: &Repo, subject: &Digest) -> bool {
+        if !self.source_tags(src).await.is_empty() {
+            return false;
+        }
+        let one_type = match self.opts.referrers.types.as_slice() {
+            [t] => Some(t.as_str()),
+            _ => None,
+        };
+        let cell = self.api_cell(src);
+        let served = cell
+            .get_or_try_init(|| async {
+                src.referrers(subject, one_type).await.map(|a| a.is_some())
+            })
+            .await
+            .copied();
+        matches!(served, Ok(false))
     }
 
     /// The probe cell of a registry (one probe per registry and run, even

@@ -11,6 +11,8 @@ pub mod prune;
 pub mod run;
 pub mod sync;
 
+use std::sync::Arc;
+
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
@@ -248,9 +250,21 @@ impl<'a> Lister<'a> {
     /// they travel with their images) and without names that break the tag
     /// grammar. A repository that does not exist has no tags.
     pub async fn tags(&self, registry: &str, repo: &str) -> Result<Vec<TagInfo>> {
+        Ok(self.tags_with_names(registry, repo).await?.0)
+    }
+
+    /// [`Lister::tags`], plus every valid tag name listed, referrer and
+    /// signature tags included (the copy engine finds referrers in them
+    /// without listing the repository again).
+    pub async fn tags_with_names(
+        &self,
+        registry: &str,
+        repo: &str,
+    ) -> Result<(Vec<TagInfo>, Arc<Vec<String>>)> {
         let mut tags = self.all_tags(registry, repo).await?;
+        let names = Arc::new(tags.iter().map(|t| t.name.clone()).collect());
         tags.retain(|t| !referrers::is_referrer_tag(&t.name));
-        Ok(tags)
+        Ok((tags, names))
     }
 
     async fn all_tags(&self, registry: &str, repo: &str) -> Result<Vec<TagInfo>> {
@@ -328,6 +342,11 @@ pub struct Item {
     /// Settings for the destination repository if it is created.
     #[serde(skip)]
     pub repo_settings: crate::registry::ecr::RepoSettings,
+    /// Every tag of the source repository, when the plan listed them
+    /// (shared by the repository's items): its referrer tags are then known
+    /// without another listing.
+    #[serde(skip)]
+    pub source_tags: Option<Arc<Vec<String>>>,
 }
 
 impl Item {
@@ -413,21 +432,23 @@ pub async fn plan_namespace(
     }
     // List tags of several repositories at once (one round trip each).
     let lister = &lister;
-    let listed: Vec<(String, String, Vec<TagInfo>)> = futures_util::stream::iter(repos_rel)
+    type Listed = (String, String, Vec<TagInfo>, Option<Arc<Vec<String>>>);
+    let listed: Vec<Listed> = futures_util::stream::iter(repos_rel)
         .map(|(repo, rel)| async move {
-            let tags = if tags.needs_listing() {
-                lister.tags(&src.registry, &repo).await?
+            let (tags, names) = if tags.needs_listing() {
+                let (t, n) = lister.tags_with_names(&src.registry, &repo).await?;
+                (t, Some(n))
             } else {
-                Vec::new()
+                (Vec::new(), None)
             };
-            Ok::<_, Error>((repo, rel, tags))
+            Ok::<_, Error>((repo, rel, tags, names))
         })
-        .buffered(8)
+        .buffered(16)
         .try_collect()
         .await?;
     let mut items = Vec::new();
     let mut scopes = Vec::new();
-    for (repo, rel, listed) in listed {
+    for (repo, rel, listed, names) in listed {
         scopes.push(prune::Scope {
             src_registry: src.registry.clone(),
             src_repo: repo.clone(),
@@ -445,6 +466,7 @@ pub async fn plan_namespace(
                 tag: t,
                 platforms: platforms.to_vec(),
                 repo_settings: settings.clone(),
+                source_tags: names.clone(),
             });
         }
     }
@@ -501,6 +523,7 @@ mod tests {
                 tag: TagInfo::named(&format!("t{k}")),
                 platforms: vec![],
                 repo_settings: Default::default(),
+                source_tags: None,
             })
             .collect();
         let mut total = 0;

@@ -20,6 +20,10 @@ use crate::registry::ecr::{self, Ensured};
 use crate::registry::{Pool, Remote, Repo};
 use crate::types::reference::DOCKER_HUB;
 
+/// Catalog pages (of 1,000 names) worth reading to learn which destination
+/// repositories are new; a bigger registry keeps the per-image checks.
+const CATALOG_PAGES: usize = 3;
+
 /// What happened to one image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -145,7 +149,7 @@ impl<'a> Runner<'a> {
     /// Runs every item, `images` at a time; results in plan order.
     pub async fn run(&self, items: &[Item]) -> Vec<ImageResult> {
         if !self.opts.dry_run {
-            self.prefetch_tokens(items).await;
+            tokio::join!(self.prefetch_tokens(items), self.find_fresh(items));
         }
         let mut results: Vec<(usize, ImageResult)> = stream::iter(items.iter().enumerate())
             .map(|(i, it)| async move { (i, self.one(it).await) })
@@ -178,6 +182,37 @@ impl<'a> Runner<'a> {
         let jobs = wanted.into_iter().filter_map(|((registry, _), scopes)| {
             let client = self.pool.client(&registry).ok()?;
             Some(async move { client.prefetch_tokens(&scopes).await })
+        });
+        futures_util::future::join_all(jobs).await;
+    }
+
+    /// Destination repositories that do not exist yet, from the registry's
+    /// catalog (one request per registry, where it serves one and lists at
+    /// most a few pages): the copier then skips every existence check in
+    /// them — the tag, child manifest and blob HEADs. A catalog that cannot
+    /// be read tells nothing; the checks stay.
+    async fn find_fresh(&self, items: &[Item]) {
+        let mut wanted: HashMap<&str, HashSet<&str>> = HashMap::new();
+        for it in items {
+            wanted
+                .entry(it.dst_registry.as_str())
+                .or_default()
+                .insert(it.dst_repo.as_str());
+        }
+        let jobs = wanted.into_iter().filter_map(|(registry, repos)| {
+            let client = self.pool.client(registry).ok()?;
+            client.serves_catalog().then_some(async move {
+                let Ok(listed) = Remote::catalog_pages(&client, CATALOG_PAGES).await else {
+                    return;
+                };
+                let listed: HashSet<&str> = listed.names.iter().map(String::as_str).collect();
+                for repo in repos.into_iter().filter(|r| !listed.contains(r)) {
+                    self.copier.created(&Repo::Remote(Remote {
+                        client: client.clone(),
+                        repo: repo.to_string(),
+                    }));
+                }
+            })
         });
         futures_util::future::join_all(jobs).await;
     }
@@ -267,6 +302,9 @@ impl<'a> Runner<'a> {
         });
         if self.opts.dry_run && it.src_registry == DOCKER_HUB && !it.tag.images.is_empty() {
             return self.dry_run_from_hub(it, &src, &dst, r).await;
+        }
+        if let Some(names) = &it.source_tags {
+            self.copier.know_source_tags(&src, names);
         }
         if self.opts.create_repos && !self.opts.dry_run && self.ensure_repo(it).await? {
             self.copier.created(&dst);

@@ -157,9 +157,11 @@ impl SyncFile {
                 m.semver.as_deref(),
                 m.latest,
             )?;
+            let mut names = None;
             let tags = if filter.needs_listing() || list_all {
                 let lister = Lister::new(pool, &src_registry).await?;
-                let listed = lister.tags(&src_registry, &src_repo).await?;
+                let (listed, all) = lister.tags_with_names(&src_registry, &src_repo).await?;
+                names = Some(all);
                 skipped.extend(lister.skipped());
                 scopes.push(Scope {
                     src_registry: src_registry.clone(),
@@ -194,6 +196,7 @@ impl SyncFile {
                     tag: t,
                     platforms: platforms.clone(),
                     repo_settings: settings.clone(),
+                    source_tags: names.clone(),
                 });
             }
         }

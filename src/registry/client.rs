@@ -33,6 +33,7 @@ use crate::registry::response::{error_body, error_for, parse_retry_after, strip_
 use crate::registry::retry::with_retries;
 use crate::registry::throttle::HostThrottle;
 use crate::registry::token::{TokenAuth, TokenRequest};
+use crate::registry::trace;
 use crate::types::Action;
 
 pub use crate::registry::response::{status_error, ErrorCode};
@@ -55,6 +56,9 @@ pub struct ClientParts {
     pub pull_limit: Option<Arc<dyn PullLimitPolicy>>,
     /// Requests per second per API action (documented quotas, config overrides).
     pub rates: HashMap<Action, f64>,
+    /// Whether the registry answers `/v2/_catalog` (not Docker Hub, whose
+    /// listing is its Hub API, nor ECR, whose is DescribeRepositories).
+    pub serves_catalog: bool,
 }
 
 /// Request counts of one host, for reports and metrics.
@@ -91,6 +95,7 @@ pub struct RegistryClient {
     pub(crate) auth: TokenAuth,
     pulls: Option<Arc<PullBudget>>,
     pull_limit: Option<Arc<dyn PullLimitPolicy>>,
+    serves_catalog: bool,
     throttle: HostThrottle,
     counters: Counters,
     backoff: Backoff,
@@ -182,6 +187,7 @@ impl RegistryClient {
             auth: TokenAuth::default(),
             pulls,
             pull_limit: parts.pull_limit,
+            serves_catalog: parts.serves_catalog,
             throttle: HostThrottle::new(parts.rates, (streams * 4).max(16)),
             counters: Counters::default(),
             backoff: Backoff::default(),
@@ -189,6 +195,11 @@ impl RegistryClient {
             opts,
             permits,
         })
+    }
+
+    /// Whether `/v2/_catalog` is worth asking (see [`ClientParts`]).
+    pub fn serves_catalog(&self) -> bool {
+        self.serves_catalog
     }
 
     /// The registry's settings.
@@ -317,6 +328,16 @@ impl RegistryClient {
                 Reserve::Fail(detail) => return Err(b.error(detail)),
                 Reserve::Wait => {
                     let _ = tokio::time::timeout(Duration::from_secs(5), changed).await;
+                }
+                Reserve::Learn => {
+                    // A failed HEAD leaves it to the next caller.
+                    match self.head_figures(head_url, scope, repo).await {
+                        Ok(()) => b.learned(),
+                        Err(e) => {
+                            b.poll_done();
+                            return Err(e);
+                        }
+                    }
                 }
                 Reserve::Poll(every, snap) => {
                     polls = polls.saturating_add(1);
@@ -524,11 +545,13 @@ impl RegistryClient {
                 }
             }
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
+            let sent = std::time::Instant::now();
             let resp = req.send().await.map_err(|e| Error::Connect {
                 method: method.to_string(),
                 url: strip_query(url),
                 source: e.without_url(),
             })?;
+            trace::request(method, url, resp.status(), sent);
             if resp.status() != StatusCode::UNAUTHORIZED {
                 return Ok(resp);
             }
@@ -670,11 +693,13 @@ impl RegistryClient {
             }
         }
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let sent = std::time::Instant::now();
         let resp = req.send().await.map_err(|e| Error::Connect {
             method: method.to_string(),
             url: strip_query(url),
             source: e.without_url(),
         })?;
+        trace::request(&method, url, resp.status(), sent);
         drop(permit);
         if resp.status() == StatusCode::UNAUTHORIZED {
             if !self.same_host(resp.url()) {

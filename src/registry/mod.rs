@@ -18,6 +18,7 @@ pub mod response;
 pub mod retry;
 pub mod throttle;
 pub mod token;
+pub mod trace;
 
 use std::pin::Pin;
 use std::sync::Arc;

@@ -112,6 +112,7 @@ impl Pool {
             registry: registry.to_string(),
         })];
         let mut rates = HashMap::new();
+        let is_ecr = crate::registry::ecr::parse_host(registry).is_some();
         if let Some(host) = crate::registry::ecr::parse_host(registry) {
             if let Some(ecr) = &self.opts.ecr {
                 sources.push(Arc::new(EcrSource {
@@ -135,6 +136,7 @@ impl Pool {
                 None
             },
             rates,
+            serves_catalog: !is_hub && !is_ecr,
         };
         let opts = HostOptions {
             retry: self.opts.retry.clone(),

@@ -25,6 +25,8 @@ struct State {
     in_flight: u64,
     /// Someone is polling with HEADs; the others wait for its result.
     polling: bool,
+    /// An answer was seen (with figures or without): the budget is known.
+    observed: bool,
 }
 
 impl State {
@@ -47,6 +49,10 @@ pub enum Reserve {
     Wait,
     /// Pulls are out and the policy is to fail.
     Fail(String),
+    /// Nothing is known yet: learn the figures with a free HEAD first
+    /// (this caller; the others wait), so that images starting together do
+    /// not all spend before the first answer.
+    Learn,
 }
 
 /// One host's pull budget.
@@ -146,7 +152,10 @@ impl PullBudget {
     /// headers said: `Some` figures, or `None` for a successful answer with
     /// no rate-limit headers (an identity without limits).
     pub fn observe(&self, figures: Option<RateLimit>) {
-        self.with_state(|s| s.snapshot = figures);
+        self.with_state(|s| {
+            s.snapshot = figures;
+            s.observed = true;
+        });
         self.changed.notify_waiters();
     }
 
@@ -168,6 +177,7 @@ impl PullBudget {
             });
             snap.remaining = 0;
             s.snapshot = Some(snap);
+            s.observed = true;
         });
         self.changed.notify_waiters();
     }
@@ -198,9 +208,16 @@ impl PullBudget {
     /// Tries to reserve `n` pulls (at most the whole limit at once).
     pub fn try_reserve(&self, n: u64) -> Reserve {
         self.with_state(|s| {
-            // No figures seen: no limit applies.
             let Some(snap) = s.snapshot.clone() else {
-                return Reserve::Granted(None);
+                if s.observed {
+                    // Answers without figures: no limit applies.
+                    return Reserve::Granted(None);
+                }
+                if s.polling {
+                    return Reserve::Wait;
+                }
+                s.polling = true;
+                return Reserve::Learn;
             };
             let avail = s.available(&snap);
             let want = n.min(snap.limit.max(1)).max(1);
@@ -221,6 +238,16 @@ impl PullBudget {
             s.polling = true;
             Reserve::Poll(self.poll_interval(&snap), snap)
         })
+    }
+
+    /// A learning HEAD was answered: whatever it carried, the budget now
+    /// counts as known (no figures: no limit), so nobody learns again.
+    pub fn learned(&self) {
+        self.with_state(|s| {
+            s.observed = true;
+            s.polling = false;
+        });
+        self.changed.notify_waiters();
     }
 
     /// A poll finished (its HEAD answer was observed, or it failed).
@@ -281,8 +308,14 @@ mod tests {
     #[test]
     fn reserves_before_spending() {
         let b = Arc::new(PullBudget::new("docker.io", OnRateLimit::Wait, None));
-        assert_eq!(b.try_reserve(3), Reserve::Granted(None), "no limit seen");
+        assert_eq!(
+            b.try_reserve(3),
+            Reserve::Learn,
+            "nothing known: learn first"
+        );
+        assert_eq!(b.try_reserve(3), Reserve::Wait, "one learner at a time");
         b.observe(Some(snap(5, 5, Some(10))));
+        b.learned();
         assert_eq!(b.try_reserve(3), Reserve::Granted(Some(3)));
         let g = b.grant(Some(3));
         assert_eq!(b.try_reserve(3), Reserve::Wait, "only 2 left, 3 held");

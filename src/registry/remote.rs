@@ -671,6 +671,12 @@ impl Remote {
     /// Every repository of the registry (`/v2/_catalog`, paginated); names
     /// that break the grammar are set aside, never used.
     pub async fn catalog(client: &Arc<RegistryClient>) -> Result<Checked> {
+        Self::catalog_pages(client, MAX_PAGES).await
+    }
+
+    /// The catalog, giving up (an error) after `max_pages` pages: for a
+    /// hint that is only worth a few requests.
+    pub async fn catalog_pages(client: &Arc<RegistryClient>, max_pages: usize) -> Result<Checked> {
         #[derive(serde::Deserialize)]
         struct Catalog {
             repositories: Option<Vec<String>>,
@@ -683,6 +689,7 @@ impl Remote {
             &Scope::catalog(),
             None,
             &what,
+            max_pages,
             |c: Catalog| c.repositories.unwrap_or_default(),
         )
         .await?;
@@ -704,6 +711,7 @@ impl Remote {
             &Scope::pull(&self.repo),
             Some(&self.repo),
             &what,
+            MAX_PAGES,
             |t: TagList| t.tags.unwrap_or_default(),
         )
         .await?;
@@ -724,12 +732,13 @@ async fn paginate<T: serde::de::DeserializeOwned>(
     scope: &Scope,
     repo: Option<&str>,
     what: &str,
+    max_pages: usize,
     items: impl Fn(T) -> Vec<String>,
 ) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut url = first;
     let mut seen = std::collections::HashSet::new();
-    for _ in 0..MAX_PAGES {
+    for _ in 0..max_pages {
         seen.insert(url.to_string());
         let resp = client
             .send(Req {
@@ -776,7 +785,7 @@ async fn paginate<T: serde::de::DeserializeOwned>(
     }
     Err(Error::Protocol {
         what: what.to_string(),
-        detail: format!("more than {MAX_PAGES} pages; stopped"),
+        detail: format!("more than {max_pages} pages; stopped"),
     })
 }
 

@@ -251,7 +251,8 @@ fn watch_cycles_serve_metrics_and_flip_readiness() {
     w.hub.push(w.env.path(), "library/nginx", img("1.27", 401));
     w.hub.push(w.env.path(), "acme/api", img("1.0", 402));
     // The first blob upload waits 2 s (so the first cycle is seen in flight),
-    // and two manifest HEADs draw a 429 (counted per host).
+    // and two manifest PUTs draw a 429 (counted per host). (Not HEADs: in
+    // the repositories the first cycle creates, nothing is HEADed.)
     let proxy = Proxy::start(
         w.ecr.front_port,
         vec![
@@ -262,7 +263,7 @@ fn watch_cycles_serve_metrics_and_flip_readiness() {
                 times: 1,
             },
             Rule {
-                method: "HEAD",
+                method: "PUT",
                 path_contains: "/manifests/",
                 fault: Fault::TooMany(Some("0".into())),
                 times: 2,
