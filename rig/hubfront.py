@@ -451,6 +451,11 @@ class ProxyHandler(BaseHTTPRequestHandler):
                     self.wfile.write(mv[:got])
                     sent += got
                     left -= got
+                if not int(length):
+                    # nothing read: http.client only marks an empty body done on a read, and
+                    # the next request on this kept-alive upstream connection would be sent,
+                    # then refused locally (ResponseNotReady) and sent again on a fresh one
+                    resp.read()
             elif self.request_version == "HTTP/1.1":
                 self.send_header("Transfer-Encoding", "chunked")
                 if self.close_connection:
