@@ -25,7 +25,9 @@ API port P2 (a proxy to moto, --api-upstream):
     "<account>-rot-<n>" per call, expiresAt = now + S. Everything else goes to moto.
 Control (either port):
   GET  /__stats   {"requests": {action: n}, "throttled": {action: n}, "total",
-                   "total_throttled", "tokens_issued", "refused"}
+                   "total_throttled", "tokens_issued", "refused", "by_kind", "by_status"}
+                  (by_kind/by_status: the registry port's requests by "METHOD what", as
+                  rig/hubfront.py's request_kind() names them, and by status code answered)
   POST /__revoke  every issued password stops working at once
   POST /__reset   zero the counters
 """
@@ -41,7 +43,7 @@ from urllib.parse import urlsplit
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hubfront import ProxyHandler, ProxyServer, parse_upstream  # noqa: E402
+from hubfront import ProxyHandler, ProxyServer, RequestKinds, parse_upstream  # noqa: E402
 
 UPLOAD = re.compile(r"^/v2/.+/blobs/uploads/")
 BLOB = re.compile(r"^/v2/.+/blobs/[^/]+$")
@@ -82,17 +84,19 @@ class State:
         self.account = args.account
         self.region = args.region
         self.passwords = {}  # password -> expiry (monotonic)
+        self.kinds = RequestKinds()  # the registry port's requests per kind and status
         self.reset()
 
     def reset(self):
         self.requests, self.throttled = {}, {}
         self.issued = self.refused = 0
+        self.kinds.reset()
 
     def stats(self):
-        return {"requests": self.requests, "throttled": self.throttled,
-                "total": sum(self.requests.values()),
-                "total_throttled": sum(self.throttled.values()),
-                "tokens_issued": self.issued, "refused": self.refused}
+        return dict({"requests": self.requests, "throttled": self.throttled,
+                     "total": sum(self.requests.values()),
+                     "total_throttled": sum(self.throttled.values()),
+                     "tokens_issued": self.issued, "refused": self.refused}, **self.kinds.snapshot())
 
 
 def control(handler, st):
@@ -211,6 +215,7 @@ def main():
     args.rate = rates
     st = State(args)
     reg = ProxyServer(("127.0.0.1", 0), make_registry_handler(st), parse_upstream(args.upstream), args.quiet)
+    reg.kinds = st.kinds
     api = ProxyServer(("127.0.0.1", 0), make_api_handler(st), parse_upstream(args.api_upstream), args.quiet)
     threading.Thread(target=api.serve_forever, daemon=True).start()
     print("LISTENING registry=http://%s:%d api=http://%s:%d"

@@ -22,12 +22,15 @@ ways untouched, including the registry's own Bearer challenge).
   * --refill: remaining refills to the limit every --window seconds (fixed windows
     from the start), so a short window shows a whole migration paced by it.
   * a manifest PUT by tag through P1 records the tag's push time for the Hub API.
-  GET  /__stats   {"pulls","manifest_heads","rejected","unauthorized","requests","remaining","limit","window"}
+  GET  /__stats   {"pulls","manifest_heads","rejected","unauthorized","requests","remaining","limit","window",
+                   "by_kind","by_status"}
                   pulls = manifest GETs forwarded and counted (any status but 401),
                   requests = every request on this port but the /__ control ones
                   (any method, path and answer, 429s and 401s included),
                   rejected = 429s sent, unauthorized = refunded 401 GETs;
-                  remaining is null when unlimited
+                  remaining is null when unlimited; by_kind = the same requests by
+                  "METHOD what" (request_kind(): "HEAD manifest", "GET blob", "POST mount"...),
+                  by_status = by the status code answered
   POST /__reset   zero the counters, remaining = limit
   POST /__set?remaining=N[&limit=L]   (a new limit also sets remaining to it unless
                   remaining is given; limit=0 switches to unlimited)
@@ -57,8 +60,10 @@ with --upstream-user through the registry's own token flow; those reads cost no 
   N requests the next ones get 429 {"detail":"Rate limit exceeded"} with X-Retry-After
   (unix time) until --api-window seconds (default 2) after the counter ran out, then
   it refills. --api-limit 0 (default): unlimited, no X-RateLimit headers, no 429.
-  GET  /__stats   {"api_requests","rejected","remaining","limit"}
-  POST /__reset   zero the API counters and refill
+  GET  /__stats   {"api_requests","rejected","remaining","limit","upstream_tokens"}
+                  upstream_tokens = token requests the front itself sent to the registry's
+                  realm for its upstream reads (so a bench can tell them from its clients')
+  POST /__reset   zero the API counters (upstream_tokens too) and refill
   POST /__private?repo=NS/NAME[&private=0]   mark a repository private (or public again)
   POST /__tags_updated?repo=NS/NAME&tag=T&time=RFC3339   set a tag's last_updated
        (for its current digest; a new digest pushed later gets a new time; a "+"
@@ -98,6 +103,57 @@ UPSTREAM_ERRORS = (OSError, http.client.HTTPException)
 
 class ClientGone(Exception):
     """The client went away (or sent garbage) mid-request: drop its connection."""
+
+
+UPLOAD_PATH = re.compile(r"^/v2/.+/blobs/uploads/")
+BLOB_PATH = re.compile(r"^/v2/.+/blobs/[^/]+$")
+
+
+def request_kind(method, target):
+    """'METHOD what': what a /v2 request addresses (manifest, blob, upload, mount, tags,
+    catalog, referrers, base, other), e.g. 'HEAD manifest', 'POST upload', 'POST mount'."""
+    url = urlsplit(target or "")
+    path = url.path
+    if path in ("/v2", "/v2/"):
+        what = "base"
+    elif UPLOAD_PATH.match(path):
+        what = "mount" if method == "POST" and "mount" in parse_qs(url.query) else "upload"
+    elif MANIFEST_PATH.match(path):
+        what = "manifest"
+    elif BLOB_PATH.match(path):
+        what = "blob"
+    elif path.endswith("/tags/list"):
+        what = "tags"
+    elif path == "/v2/_catalog":
+        what = "catalog"
+    elif "/referrers/" in path:
+        what = "referrers"
+    else:
+        what = "other"
+    return "%s %s" % (method, what)
+
+
+class RequestKinds:
+    """Counts of the requests a proxy answered, per request_kind() and per status code
+    (a front opts in by setting its server's .kinds; /__ control requests are left out)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.by_kind, self.by_status = {}, {}
+
+    def note(self, method, target, code):
+        kind, code = request_kind(method, target), str(int(code)) if str(code).isdigit() else str(code)
+        with self.lock:
+            self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
+            self.by_status[code] = self.by_status.get(code, 0) + 1
+
+    def snapshot(self):
+        with self.lock:
+            return {"by_kind": dict(self.by_kind), "by_status": dict(self.by_status)}
 
 
 def log(prog, msg):
@@ -143,6 +199,13 @@ class ProxyHandler(BaseHTTPRequestHandler):
     def finish(self):
         self._close_upstream()
         super().finish()
+
+    def log_request(self, code="-", size="-"):
+        kinds = getattr(self.server, "kinds", None)
+        target = getattr(self, "path", "") or ""
+        if kinds is not None and self.command and not target.startswith("/__"):
+            kinds.note(self.command, target, getattr(code, "value", code))
+        super().log_request(code, size)
 
     def log_message(self, fmt, *a):
         if not getattr(self.server, "quiet", False):
@@ -388,6 +451,11 @@ class ProxyHandler(BaseHTTPRequestHandler):
                     self.wfile.write(mv[:got])
                     sent += got
                     left -= got
+                if not int(length):
+                    # nothing read: http.client only marks an empty body done on a read, and
+                    # the next request on this kept-alive upstream connection would be sent,
+                    # then refused locally (ResponseNotReady) and sent again on a fresh one
+                    resp.read()
             elif self.request_version == "HTTP/1.1":
                 self.send_header("Transfer-Encoding", "chunked")
                 if self.close_connection:
@@ -439,6 +507,7 @@ class State:
         self.refill = getattr(args, "refill", False)
         self.window_start = time.monotonic()
         self.pulls = self.heads = self.rejected = self.unauthorized = self.requests = 0
+        self.kinds = RequestKinds()  # the registry port's requests per kind and status
         # Hub API
         self.api_limit, self.api_window = args.api_limit, args.api_window
         self.api_remaining, self.api_reset_at = args.api_limit, None
@@ -576,6 +645,7 @@ def make_registry_handler(st):
                 with st.lock:
                     st.pulls = st.heads = st.rejected = st.unauthorized = st.requests = 0
                     st.remaining = st.limit
+                st.kinds.reset()
             elif url.path == "/__set" and self.command == "POST":
                 try:
                     with st.lock:
@@ -587,12 +657,13 @@ def make_registry_handler(st):
                     return self.send_json(400, {"error": "remaining/limit must be integers"})
             else:
                 return self.send_json(404, {"error": "unknown control endpoint %s %s" % (self.command, url.path)})
+            kinds = st.kinds.snapshot()
             with st.lock:
-                return self.send_json(200, {
+                return self.send_json(200, dict({
                     "pulls": st.pulls, "manifest_heads": st.heads, "rejected": st.rejected,
                     "unauthorized": st.unauthorized, "requests": st.requests,
                     "remaining": st.remaining if st.limit > 0 else None,
-                    "limit": st.limit, "window": st.window})
+                    "limit": st.limit, "window": st.window}, **kinds))
 
     return RegistryFront
 
@@ -611,6 +682,7 @@ class RegistryClient:
         self.local = threading.local()
         self.lock = threading.Lock()
         self.tokens = {}  # scope -> (token, expires_at)
+        self.token_fetches = 0  # token requests sent to the realm (the API port's /__stats)
         self.challenge = None  # ("bearer", params) / ("basic", {})
 
     def _conn(self, fresh=False):
@@ -653,6 +725,8 @@ class RegistryClient:
         if scope:
             q["scope"] = scope
         req = urllib.request.Request(params["realm"] + "?" + urlencode(q))
+        with self.lock:
+            self.token_fetches += 1
         if self.user:
             req.add_header("Authorization", "Basic " + base64.b64encode(
                 ("%s:%s" % self.user).encode()).decode())
@@ -973,9 +1047,12 @@ def make_api_handler(st, data):
             parts = [p for p in url.path.split("/") if p]
             if url.path == "/__stats":
                 with st.lock:
-                    return self.send_json(200, {"api_requests": st.api_requests, "rejected": st.api_rejected,
-                                                "remaining": st.api_remaining if st.api_limit > 0 else None,
-                                                "limit": st.api_limit})
+                    stats = {"api_requests": st.api_requests, "rejected": st.api_rejected,
+                             "remaining": st.api_remaining if st.api_limit > 0 else None,
+                             "limit": st.api_limit}
+                with data.client.lock:
+                    stats["upstream_tokens"] = data.client.token_fetches
+                return self.send_json(200, stats)
             if not self.rate_limit() or not self.check_bearer():
                 return
             # normalise the older /v2/repositories/NS[/REPO[/tags[/TAG]]] form
@@ -1025,6 +1102,8 @@ def make_api_handler(st, data):
                 with st.lock:
                     st.api_requests = st.api_rejected = 0
                     st.api_remaining, st.api_reset_at = st.api_limit, None
+                with data.client.lock:
+                    data.client.token_fetches = 0
                 return self.send_json(200, {"api_requests": 0, "rejected": 0})
             if url.path == "/__private":
                 repo = q.get("repo", [None])[0]
@@ -1099,6 +1178,7 @@ def main():
     st = State(args)
     client = RegistryClient(upstream, st.hub_user)
     reg = ProxyServer(("127.0.0.1", 0), make_registry_handler(st), upstream, args.quiet)
+    reg.kinds = st.kinds
     api = ProxyServer(("127.0.0.1", 0), make_api_handler(st, HubData(st, client)), upstream, args.quiet)
     threading.Thread(target=api.serve_forever, daemon=True).start()
     print("LISTENING registry=http://%s:%d hubapi=http://%s:%d"
