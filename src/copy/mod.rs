@@ -410,6 +410,7 @@ impl Copier {
         // Which blobs are missing at the destination (HEAD, in parallel;
         // none in a repository this run created: what this run put there
         // is known to the per-digest cells).
+        let fresh = self.is_fresh(dst);
         let checks = stream::iter(plan.blobs.iter().cloned())
             .map(|b| async move {
                 let cell = self.cell(dst, &b.digest);

@@ -96,6 +96,9 @@ pub struct RegistryClient {
     pulls: Option<Arc<PullBudget>>,
     pull_limit: Option<Arc<dyn PullLimitPolicy>>,
     serves_catalog: bool,
+    /// Whether a request has been answered (auth state learned).
+    contacted: std::sync::atomic::AtomicBool,
+    contact: tokio::sync::Mutex<()>,
     throttle: HostThrottle,
     counters: Counters,
     backoff: Backoff,
@@ -188,6 +191,8 @@ impl RegistryClient {
             pulls,
             pull_limit: parts.pull_limit,
             serves_catalog: parts.serves_catalog,
+            contacted: std::sync::atomic::AtomicBool::new(false),
+            contact: tokio::sync::Mutex::new(()),
             throttle: HostThrottle::new(parts.rates, (streams * 4).max(16)),
             counters: Counters::default(),
             backoff: Backoff::default(),
@@ -448,12 +453,18 @@ impl RegistryClient {
                 let token = match self.auth.cached(scope).await {
                     Some(t) => t.value,
                     None => {
-                        let t = self
-                            .fetch_token_now(&realm, service.as_deref(), scope, repo)
-                            .await?;
-                        let v = t.value.clone();
-                        self.auth.store(scope, t).await;
-                        v
+                        let _gate = self.auth.fetch_gate(scope).await;
+                        match self.auth.cached(scope).await {
+                            Some(t) => t.value,
+                            None => {
+                                let t = self
+                                    .fetch_token_now(&realm, service.as_deref(), scope, repo)
+                                    .await?;
+                                let v = t.value.clone();
+                                self.auth.store(scope, t).await;
+                                v
+                            }
+                        }
                     }
                 };
                 format!("Bearer {}", token.expose())
@@ -529,6 +540,33 @@ impl RegistryClient {
     /// Sends once with auth; on a 401 learns the challenge, refreshes
     /// credentials and sends once more. `make` builds the request each time.
     async fn send_authed(
+        &self,
+        method: &Method,
+        url: &Url,
+        scope: &Scope,
+        repo: Option<&str>,
+        make: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Response> {
+        // The first request to a host goes alone: it learns the challenge
+        // (and its scope's token) for the requests that queue behind it.
+        let first = self.first_contact().await;
+        let sent = self.send_authed_inner(method, url, scope, repo, make).await;
+        if first.is_some() && sent.is_ok() {
+            self.contacted.store(true, Ordering::Release);
+        }
+        sent
+    }
+
+    /// The first-contact gate: `Some` while this caller is the first.
+    async fn first_contact(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        if self.contacted.load(Ordering::Acquire) {
+            return None;
+        }
+        let guard = self.contact.lock().await;
+        (!self.contacted.load(Ordering::Acquire)).then_some(guard)
+    }
+
+    async fn send_authed_inner(
         &self,
         method: &Method,
         url: &Url,

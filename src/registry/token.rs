@@ -6,11 +6,12 @@
 //! `registry::response`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::{Method, StatusCode};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 use url::Url;
 
 use crate::config::RetryConfig;
@@ -76,6 +77,8 @@ impl Scope {
 pub struct TokenAuth {
     challenge: Mutex<Option<Challenge>>,
     tokens: Mutex<HashMap<String, Token>>,
+    /// One token fetch at a time per scope.
+    fetching: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
 /// Everything a token request needs from the client.
@@ -116,6 +119,20 @@ impl TokenAuth {
             .get(&scope.key())
             .filter(|t| t.refresh_at > Instant::now())
             .cloned()
+    }
+
+    /// Waits for the right to fetch a scope's token: requests that find no
+    /// token at once wait for the first one's fetch and take its token
+    /// (re-check [`TokenAuth::cached`] after), instead of each asking.
+    pub async fn fetch_gate(&self, scope: &Scope) -> OwnedMutexGuard<()> {
+        let gate = self
+            .fetching
+            .lock()
+            .await
+            .entry(scope.key())
+            .or_default()
+            .clone();
+        gate.lock_owned().await
     }
 
     /// Stores a token for a scope.

@@ -179,8 +179,8 @@ fn new_destination_repositories_are_written_without_checks() {
     // The catalog says three repositories are new: their image is written
     // with no HEAD (tag, blobs): 2 blobs × (POST + PUT) + 1 manifest PUT.
     // The existing one is checked (tag HEAD, 2 blob HEADs present: no
-    // upload). Plus the catalog. (The source has no referrers: the
-    // destination is not asked how it keeps them.)
+    // upload, manifest PUT). Plus the catalog. (The source has no
+    // referrers: the destination is not asked how it keeps them.)
     let dst_requests = requests_at(&r, &dst.addr());
     assert_eq!(dst_requests, 3 * 5 + (1 + 2 + 1) + 1, "{}", r["hosts"]);
     // Every tag landed with the source's digest.
@@ -245,4 +245,95 @@ fn a_hub_listing_spares_the_tag_listings_and_a_noop_reads_no_manifest() {
         again["hosts"]
     );
     assert_eq!(hub.stats()["pulls"], 0);
+}
+
+#[test]
+fn a_single_copy_asks_for_one_token() {
+    let mut env = Env::new();
+    let hub = Registry::start(env.path(), Auth::Token);
+    let dst = env.open_registry();
+    env.endpoint("docker.io", hub.port);
+    let layout = env.path().join("img");
+    build_image(
+        &layout,
+        &Image {
+            seed: 815,
+            size: "64K",
+            layers: 2,
+            platforms: "linux/amd64,linux/arm64",
+            ..Image::default()
+        },
+    );
+    hub.push_layout(&layout, "1.0", "acme/one", false);
+    let before = hub.token_stats()["tokens_issued"].as_u64().unwrap();
+    // The HEAD of the image and the listing of its referrer tags start
+    // together: the first request to the host learns the challenge and
+    // the token, the other waits for it instead of asking too.
+    let r = env
+        .crossdock(&[
+            "copy",
+            "docker.io/acme/one:1.0",
+            &format!("{}/one/one:1.0", dst.addr()),
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(r["status"], "copied", "{r}");
+    let issued = hub.token_stats()["tokens_issued"].as_u64().unwrap() - before;
+    assert_eq!(issued, 1, "one token for one copy");
+}
+
+#[test]
+fn a_repository_holding_only_blobs_is_not_new() {
+    // An interrupted run leaves blobs and no tag: the catalog still lists
+    // the repository (a tag listing would not), so the rerun finds them.
+    let mut env = Env::new();
+    let src = env.open_registry();
+    let dst = env.open_registry();
+    let layout = env.path().join("img");
+    build_image(
+        &layout,
+        &Image {
+            seed: 816,
+            size: "64K",
+            layers: 1,
+            platforms: "linux/amd64",
+            single: true,
+            ..Image::default()
+        },
+    );
+    src.push_layout(&layout, "1.0", "acme/b0", false);
+    let first = env
+        .crossdock(&[
+            "copy",
+            &format!("{}/acme/b0:1.0", src.addr()),
+            &format!("{}/fresh/b0:0.1", dst.addr()),
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    let digest = first["digest"].as_str().unwrap().to_string();
+    assert_eq!(
+        http_status(
+            dst.port,
+            "DELETE",
+            &format!("/v2/fresh/b0/manifests/{digest}"),
+            None
+        ),
+        Some(202)
+    );
+    let r = env
+        .crossdock(&[
+            "migrate",
+            &format!("{}/acme", src.addr()),
+            &format!("{}/fresh", dst.addr()),
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(r["copied"], 1, "{r}");
+    assert_eq!(r["results"][0]["blobs_copied"], 0, "{r}");
 }
