@@ -474,9 +474,19 @@ impl Copier {
         }
 
         self.reporter.planned(todo.len(), todo_bytes);
+        // Largest first, so the last stream to finish is a short one. The
+        // permits (streams, small transfers) bound what is in flight; the
+        // futures only wait on them.
+        let mut todo = todo;
+        todo.sort_by_key(|b| std::cmp::Reverse(b.size));
+        let waiting = self
+            .opts
+            .jobs
+            .max(1)
+            .saturating_mul(SMALL_PER_JOB.saturating_add(1));
         let mut blobs = stream::iter(todo)
             .map(|b| self.copy_blob(src, dst, b))
-            .buffer_unordered(self.opts.jobs.max(1));
+            .buffer_unordered(waiting);
         // A failure ends the copy at once; a stop lets the streams in flight finish.
         let mut stopped = false;
         while let Some(r) = blobs.next().await {
