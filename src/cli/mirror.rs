@@ -15,7 +15,7 @@ use crossdock::mirror::prune::{prune, PruneReason, PruneRepo, PruneStatus, Scope
 use crossdock::mirror::run::{ImageResult, ImageStatus, RunOptions, Runner};
 use crossdock::mirror::sync::SyncFile;
 use crossdock::mirror::{
-    in_shard, parse_shard, plan_namespace, Item, Namespace, RepoFilter, TagFilter,
+    in_shard, parse_shard, plan_namespace, Item, Namespace, RepoFilter, Selection, TagFilter,
 };
 use crossdock::prices::Prices;
 use crossdock::registry::client::ClientStats;
@@ -659,8 +659,19 @@ pub async fn migrate(ctx: &Context, a: &MigrateArgs) -> anyhow::Result<()> {
         ctx.printer.progress,
         &format!("listing {} …", src.display()),
     );
-    let planned =
-        plan_namespace(&ctx.pool, &src, &dst, &repos, &tags, &platforms, &settings).await?;
+    let planned = plan_namespace(
+        &ctx.pool,
+        &src,
+        &dst,
+        Selection {
+            repos: &repos,
+            tags: &tags,
+            platforms: &platforms,
+            settings: &settings,
+            warm_tokens: !a.dry_run,
+        },
+    )
+    .await?;
     drop(phase);
     execute(
         ctx,

@@ -477,7 +477,6 @@ impl Copier {
         // Largest first, so the last stream to finish is a short one. The
         // permits (streams, small transfers) bound what is in flight; the
         // futures only wait on them.
-        let mut todo = todo;
         todo.sort_by_key(|b| std::cmp::Reverse(b.size));
         let waiting = self
             .opts

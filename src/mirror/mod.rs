@@ -17,6 +17,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::registry::client::Scope;
 use crate::registry::hub::{HubApi, HubTag, DEFAULT_HUB_API};
 use crate::registry::{Pool, Remote, Repo};
 use crate::types::name::{self, Checked, NameKind, Skipped};
@@ -405,6 +406,20 @@ pub struct Planned {
     pub scopes: Vec<prune::Scope>,
 }
 
+/// What a namespace plan takes besides the two namespaces.
+pub struct Selection<'a> {
+    /// Repositories to take.
+    pub repos: &'a RepoFilter,
+    /// Tags to take.
+    pub tags: &'a TagFilter,
+    /// Platforms to keep (empty: all).
+    pub platforms: &'a [crate::types::Platform],
+    /// Settings for destination repositories that are created.
+    pub settings: &'a crate::registry::ecr::RepoSettings,
+    /// Fetch the run's tokens while the tags are listed (not in a dry run).
+    pub warm_tokens: bool,
+}
+
 /// Plans a namespace migration: every accepted repository of `src`, every
 /// accepted tag, mapped under `dst` (`acme/api` under `docker.io/acme` goes
 /// to `<dst>/api`). Lists through the Hub API on Docker Hub, so digests and
@@ -413,11 +428,15 @@ pub async fn plan_namespace(
     pool: &Pool,
     src: &Namespace,
     dst: &Namespace,
-    repos: &RepoFilter,
-    tags: &TagFilter,
-    platforms: &[crate::types::Platform],
-    settings: &crate::registry::ecr::RepoSettings,
+    sel: Selection<'_>,
 ) -> Result<Planned> {
+    let Selection {
+        repos,
+        tags,
+        platforms,
+        settings,
+        warm_tokens,
+    } = sel;
     let lister = Lister::new(pool, &src.registry).await?;
     let mut repos_rel = Vec::new();
     for repo in lister.repositories(src).await? {
@@ -430,10 +449,34 @@ pub async fn plan_namespace(
             repos_rel.push((repo, rel));
         }
     }
+    // While the tags are listed, the tokens of the run are fetched (pull
+    // at the source, pull and push at the destination: one request each).
+    let warm = async {
+        if !warm_tokens {
+            return;
+        }
+        let src_scopes: Vec<Scope> = repos_rel.iter().map(|(r, _)| Scope::pull(r)).collect();
+        let dst_scopes: Vec<Scope> = repos_rel
+            .iter()
+            .flat_map(|(_, rel)| [Scope::pull(&dst.join(rel)), Scope::push(&dst.join(rel))])
+            .collect();
+        let prefetch = |registry: &str, scopes: Vec<Scope>| {
+            let client = pool.client(registry).ok();
+            async move {
+                if let Some(c) = client {
+                    c.prefetch_tokens(&scopes).await;
+                }
+            }
+        };
+        tokio::join!(
+            prefetch(&src.registry, src_scopes),
+            prefetch(&dst.registry, dst_scopes)
+        );
+    };
     // List tags of several repositories at once (one round trip each).
     let lister = &lister;
     type Listed = (String, String, Vec<TagInfo>, Option<Arc<Vec<String>>>);
-    let listed: Vec<Listed> = futures_util::stream::iter(repos_rel)
+    let listed = futures_util::stream::iter(repos_rel.clone())
         .map(|(repo, rel)| async move {
             let (tags, names) = if tags.needs_listing() {
                 let (t, n) = lister.tags_with_names(&src.registry, &repo).await?;
@@ -444,8 +487,9 @@ pub async fn plan_namespace(
             Ok::<_, Error>((repo, rel, tags, names))
         })
         .buffered(16)
-        .try_collect()
-        .await?;
+        .try_collect();
+    let (listed, ()) = tokio::join!(listed, warm);
+    let listed: Vec<Listed> = listed?;
     let mut items = Vec::new();
     let mut scopes = Vec::new();
     for (repo, rel, listed, names) in listed {

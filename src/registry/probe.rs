@@ -54,6 +54,14 @@ impl RegistryClient {
     /// scope gets its own token when first used, as without it; a scope the
     /// token does not cover is refused once (401) and fetched on its own.
     pub async fn prefetch_tokens(&self, scopes: &[Scope]) {
+        // Scopes fetched already (an earlier prefetch) cost nothing again.
+        let mut missing = Vec::new();
+        for s in scopes {
+            if self.auth.cached(s).await.is_none() {
+                missing.push(s.clone());
+            }
+        }
+        let scopes = missing.as_slice();
         if scopes.len() < 2 {
             return;
         }
