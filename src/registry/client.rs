@@ -289,14 +289,14 @@ impl RegistryClient {
     }
 
     /// Records the pull figures of a manifest answer.
-    fn observe_pulls(&self, resp: &Response) {
+    fn observe_pulls(&self, resp: &Response, sent: std::time::Instant) {
         let Some(b) = &self.pulls else {
             return;
         };
         match ratelimit::from_headers(resp.headers()) {
-            Some(f) => b.observe(Some(f)),
+            Some(f) => b.observe_sent(Some(f), sent),
             // A success without the headers: this identity has no limit.
-            None if resp.status().is_success() => b.observe(None),
+            None if resp.status().is_success() => b.observe_sent(None, sent),
             None => {}
         }
     }
@@ -375,6 +375,7 @@ impl RegistryClient {
 
     /// A free HEAD whose answer refreshes the pull figures.
     async fn head_figures(&self, url: &Url, scope: &Scope, repo: &str) -> Result<()> {
+        let sent = std::time::Instant::now();
         let resp = self
             .send_authed(&Method::HEAD, url, scope, Some(repo), || {
                 self.http.head(url.clone()).header(
@@ -383,7 +384,7 @@ impl RegistryClient {
                 )
             })
             .await?;
-        self.observe_pulls(&resp);
+        self.observe_pulls(&resp, sent);
         Ok(())
     }
 
@@ -664,6 +665,7 @@ impl RegistryClient {
             },
             |_| async {
                 let permit = lane.acquire().await;
+                let sent = std::time::Instant::now();
                 let resp = self
                     .send_authed(&r.method, &r.url, r.scope, r.repo, || {
                         let mut b = self
@@ -678,7 +680,7 @@ impl RegistryClient {
                     .await?;
                 drop(permit);
                 if is_manifest {
-                    self.observe_pulls(&resp);
+                    self.observe_pulls(&resp, sent);
                     if r.method == Method::GET && resp.status().is_success() {
                         self.counters.manifest_gets.fetch_add(1, Ordering::Relaxed);
                     }

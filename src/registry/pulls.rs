@@ -8,7 +8,7 @@
 //! a budget. Imports `error` and `registry::ratelimit`.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::Notify;
 
@@ -27,6 +27,8 @@ struct State {
     polling: bool,
     /// An answer was seen (with figures or without): the budget is known.
     observed: bool,
+    /// When the request behind `snapshot` was sent.
+    snapshot_sent: Option<Instant>,
 }
 
 impl State {
@@ -152,9 +154,27 @@ impl PullBudget {
     /// headers said: `Some` figures, or `None` for a successful answer with
     /// no rate-limit headers (an identity without limits).
     pub fn observe(&self, figures: Option<RateLimit>) {
+        self.observe_sent(figures, Instant::now());
+    }
+
+    /// Records figures from the answer to a request sent at `sent`. Answers
+    /// of parallel requests arrive in any order: one sent before the
+    /// request the figures came from cannot show more pulls left (that
+    /// would be an older count, not a refill), so it is ignored.
+    pub fn observe_sent(&self, figures: Option<RateLimit>, sent: Instant) {
         self.with_state(|s| {
-            s.snapshot = figures;
             s.observed = true;
+            let older = s.snapshot_sent.is_some_and(|at| sent < at);
+            if older {
+                if let (Some(f), Some(cur)) = (&figures, &s.snapshot) {
+                    if f.remaining < cur.remaining {
+                        s.snapshot = figures;
+                    }
+                }
+                return;
+            }
+            s.snapshot = figures;
+            s.snapshot_sent = Some(sent);
         });
         self.changed.notify_waiters();
     }
@@ -329,6 +349,24 @@ mod tests {
         b.answered();
         b.observe(Some(snap(5, 3, Some(10))));
         drop(g2);
+        assert_eq!(b.try_reserve(3), Reserve::Granted(Some(3)));
+    }
+
+    #[test]
+    fn an_older_answer_never_raises_the_count() {
+        let b = PullBudget::new("docker.io", OnRateLimit::Wait, None);
+        let early = Instant::now();
+        let late = early + Duration::from_millis(5);
+        b.observe_sent(Some(snap(6, 2, Some(4))), late);
+        // The answer to a GET sent earlier arrives last, showing 5 left.
+        b.observe_sent(Some(snap(6, 5, Some(4))), early);
+        assert!(
+            !matches!(b.try_reserve(3), Reserve::Granted(_)),
+            "2 left, not 5"
+        );
+        b.poll_done();
+        // A later answer (a poll after the window refilled) raises it.
+        b.observe_sent(Some(snap(6, 6, Some(4))), late + Duration::from_millis(5));
         assert_eq!(b.try_reserve(3), Reserve::Granted(Some(3)));
     }
 
