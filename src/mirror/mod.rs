@@ -17,7 +17,6 @@ use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::registry::client::Scope;
 use crate::registry::hub::{HubApi, HubTag, DEFAULT_HUB_API};
 use crate::registry::{Pool, Remote, Repo};
 use crate::types::name::{self, Checked, NameKind, Skipped};
@@ -451,27 +450,19 @@ pub async fn plan_namespace(
     }
     // While the tags are listed, the tokens of the run are fetched (pull
     // at the source, pull and push at the destination: one request each).
+    let dst_repos: Vec<String> = repos_rel.iter().map(|(_, rel)| dst.join(rel)).collect();
     let warm = async {
-        if !warm_tokens {
-            return;
+        if warm_tokens {
+            let pairs = repos_rel.iter().zip(&dst_repos).map(|((repo, _), d)| {
+                (
+                    src.registry.as_str(),
+                    repo.as_str(),
+                    dst.registry.as_str(),
+                    d.as_str(),
+                )
+            });
+            run::prefetch_tokens(pool, pairs).await;
         }
-        let src_scopes: Vec<Scope> = repos_rel.iter().map(|(r, _)| Scope::pull(r)).collect();
-        let dst_scopes: Vec<Scope> = repos_rel
-            .iter()
-            .flat_map(|(_, rel)| [Scope::pull(&dst.join(rel)), Scope::push(&dst.join(rel))])
-            .collect();
-        let prefetch = |registry: &str, scopes: Vec<Scope>| {
-            let client = pool.client(registry).ok();
-            async move {
-                if let Some(c) = client {
-                    c.prefetch_tokens(&scopes).await;
-                }
-            }
-        };
-        tokio::join!(
-            prefetch(&src.registry, src_scopes),
-            prefetch(&dst.registry, dst_scopes)
-        );
     };
     // List tags of several repositories at once (one round trip each).
     let lister = &lister;

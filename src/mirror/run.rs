@@ -117,6 +117,37 @@ fn describe(e: &Error) -> String {
     text
 }
 
+/// One token per registry for every repository of a run (pull at the
+/// sources, pull and push at the destinations), instead of one per
+/// repository. `pairs`: (source registry, source repository, destination
+/// registry, destination repository). Scopes already cached cost nothing.
+pub async fn prefetch_tokens<'p>(
+    pool: &Pool,
+    pairs: impl IntoIterator<Item = (&'p str, &'p str, &'p str, &'p str)>,
+) {
+    let mut wanted: HashMap<(&str, bool), Vec<Scope>> = HashMap::new();
+    let mut seen = HashSet::new();
+    for (src_registry, src_repo, dst_registry, dst_repo) in pairs {
+        if seen.insert((src_registry, false, src_repo)) {
+            wanted
+                .entry((src_registry, false))
+                .or_default()
+                .push(Scope::pull(src_repo));
+        }
+        if seen.insert((dst_registry, true, dst_repo)) {
+            wanted
+                .entry((dst_registry, true))
+                .or_default()
+                .extend([Scope::pull(dst_repo), Scope::push(dst_repo)]);
+        }
+    }
+    let jobs = wanted.into_iter().filter_map(|((registry, _), scopes)| {
+        let client = pool.client(registry).ok()?;
+        Some(async move { client.prefetch_tokens(&scopes).await })
+    });
+    futures_util::future::join_all(jobs).await;
+}
+
 impl<'a> Runner<'a> {
     /// A runner using `pool` and `copier`.
     pub fn new(pool: &'a Pool, copier: &'a Copier, opts: RunOptions) -> Self {
@@ -160,30 +191,20 @@ impl<'a> Runner<'a> {
         results.into_iter().map(|(_, r)| r).collect()
     }
 
-    /// One token per registry for every repository of the run (pull at the
-    /// sources, push at the destinations), instead of one per repository.
+    /// One token per registry for every repository of the run.
     async fn prefetch_tokens(&self, items: &[Item]) {
-        let mut wanted: HashMap<(String, bool), Vec<Scope>> = HashMap::new();
-        let mut seen = HashSet::new();
-        for it in items {
-            if seen.insert((it.src_registry.clone(), false, it.src_repo.clone())) {
-                wanted
-                    .entry((it.src_registry.clone(), false))
-                    .or_default()
-                    .push(Scope::pull(&it.src_repo));
-            }
-            if seen.insert((it.dst_registry.clone(), true, it.dst_repo.clone())) {
-                wanted
-                    .entry((it.dst_registry.clone(), true))
-                    .or_default()
-                    .extend([Scope::pull(&it.dst_repo), Scope::push(&it.dst_repo)]);
-            }
-        }
-        let jobs = wanted.into_iter().filter_map(|((registry, _), scopes)| {
-            let client = self.pool.client(&registry).ok()?;
-            Some(async move { client.prefetch_tokens(&scopes).await })
-        });
-        futures_util::future::join_all(jobs).await;
+        prefetch_tokens(
+            self.pool,
+            items.iter().map(|it| {
+                (
+                    it.src_registry.as_str(),
+                    it.src_repo.as_str(),
+                    it.dst_registry.as_str(),
+                    it.dst_repo.as_str(),
+                )
+            }),
+        )
+        .await;
     }
 
     /// Destination repositories that do not exist yet, from the registry's

@@ -159,8 +159,8 @@ impl PullBudget {
 
     /// Records figures from the answer to a request sent at `sent`. Answers
     /// of parallel requests arrive in any order: one sent before the
-    /// request the figures came from cannot show more pulls left (that
-    /// would be an older count, not a refill), so it is ignored.
+    /// request the figures came from may lower the count, never raise it
+    /// (more pulls left there is an older count, not a refill).
     pub fn observe_sent(&self, figures: Option<RateLimit>, sent: Instant) {
         self.with_state(|s| {
             s.observed = true;
